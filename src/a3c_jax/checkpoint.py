@@ -1,0 +1,118 @@
+"""Checkpoints: one msgpack file `<Game>_<frames>` with params, optimizer state, config and counters.
+
+Written to a temporary file and renamed into place, so a checkpoint file is either
+complete or absent; the newest few are kept.
+"""
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flax import serialization
+
+from a3c_jax.config import A3CConfig
+
+FORMAT = "a3c_jax-checkpoint-1"
+
+
+class CheckpointError(ValueError):
+    """A path that is missing, not a checkpoint, truncated, or made for another agent."""
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    path: str
+    label: str
+    config: A3CConfig
+    frames: int
+    updates: int
+    num_actions: int
+    obs_shape: tuple
+    params: Any  # state dict (nested dicts of numpy arrays)
+    opt_state: Any  # state dict; restore it with flax.serialization.from_state_dict(template, ...)
+
+
+def checkpoint_name(label: str, frames: int) -> str:
+    return f"{label}_{frames}"
+
+
+def save(directory: str, label: str, *, config: A3CConfig, params, opt_state, frames: int,
+         updates: int, num_actions: int, obs_shape: tuple, keep: int) -> str:
+    """Writes `<directory>/<label>_<frames>` atomically, deletes all but the newest `keep`; returns its path."""
+    os.makedirs(directory, exist_ok=True)
+    payload = {
+        "format": FORMAT,
+        "label": label,
+        "config": config.to_dict(),
+        "frames": frames,
+        "updates": updates,
+        "num_actions": num_actions,
+        "obs_shape": list(obs_shape),
+        "params": serialization.to_state_dict(params),
+        "opt_state": serialization.to_state_dict(opt_state),
+    }
+    data = serialization.msgpack_serialize(payload)
+    path = os.path.join(directory, checkpoint_name(label, frames))
+    tmp = os.path.join(directory, f".{checkpoint_name(label, frames)}.tmp{os.getpid()}")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    for old in list_checkpoints(directory, label)[:-keep]:
+        os.remove(old)
+    return path
+
+
+def list_checkpoints(directory: str, label: str) -> list[str]:
+    """Complete checkpoints of `label` in `directory`, oldest first (by frames)."""
+    pattern = re.compile(re.escape(label) + r"_(\d+)$")
+    found = []
+    for entry in Path(directory).glob(f"{label}_*") if os.path.isdir(directory) else []:
+        match = pattern.match(entry.name)
+        if match:
+            found.append((int(match.group(1)), str(entry)))
+    return [path for _, path in sorted(found)]
+
+
+def load(path: str) -> Checkpoint:
+    """Reads a checkpoint; raises CheckpointError with the fix if it is missing or unreadable."""
+    if not os.path.isfile(path):
+        raise CheckpointError(f"checkpoint {path!r} does not exist: pass the path of a file "
+                              f"written by training (named <Game>_<frames>)")
+    with open(path, "rb") as f:
+        data = f.read()
+    try:
+        payload = serialization.msgpack_restore(data)
+    except Exception:
+        payload = None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise CheckpointError(f"{path!r} is not a complete a3c_jax checkpoint (truncated or another "
+                              f"kind of file): pass a checkpoint written by a3c_jax training")
+    try:
+        return Checkpoint(
+            path=path, label=str(payload["label"]), config=A3CConfig.from_dict(payload["config"]), frames=int(payload["frames"]),
+            updates=int(payload["updates"]), num_actions=int(payload["num_actions"]),
+            obs_shape=tuple(int(n) for n in payload["obs_shape"]),
+            params=payload["params"], opt_state=payload["opt_state"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise CheckpointError(f"{path!r} is a damaged a3c_jax checkpoint ({error}): "
+                              f"pass another checkpoint") from None
+
+
+def check_compatible(ckpt: Checkpoint, *, arch: str, num_actions: int, obs_shape: tuple,
+                     label: str | None = None) -> None:
+    """Refuses a checkpoint made for another architecture, game, action count or observation."""
+    problems = []
+    if ckpt.config.arch != arch:
+        problems.append(f"it is an {ckpt.config.arch.upper()} checkpoint but the agent is {arch.upper()}"
+                        f" (use --arch {ckpt.config.arch})")
+    if label is not None and ckpt.label != label:
+        problems.append(f"it was trained on {ckpt.label}, not {label}")
+    if ckpt.num_actions != num_actions:
+        problems.append(f"it has {ckpt.num_actions} actions, the env has {num_actions}")
+    if tuple(ckpt.obs_shape) != tuple(obs_shape):
+        problems.append(f"it expects observations {ckpt.obs_shape}, the env gives {tuple(obs_shape)}")
+    if problems:
+        raise CheckpointError(f"checkpoint {ckpt.path!r} does not fit: " + "; ".join(problems))

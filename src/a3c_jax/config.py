@@ -1,0 +1,92 @@
+"""A3CConfig: every setting of a run, with the paper's defaults."""
+import dataclasses
+from dataclasses import dataclass
+
+ARCHS = ("ff", "lstm")
+OPTIMIZERS = ("rmsprop", "adam")
+
+
+class ConfigError(ValueError):
+    """A setting outside its allowed range."""
+
+
+@dataclass(frozen=True)
+class A3CConfig:
+    """One A3C run. Defaults follow Mnih et al. 2016 unless a field says otherwise."""
+
+    game: str = "Pong"
+    """ALE game (`Pong`, `PongNoFrameskip-v4`, `ALE/Pong-v5`) or a gymnasium id (`CartPole-v1`)."""
+    arch: str = "ff"
+    """`ff` (A3C-FF) or `lstm` (A3C-LSTM, 256 cells after the dense layer): the paper's two agents."""
+    num_workers: int = 2
+    """Actor-learner threads. The paper used 16 on 16 cores; 2 matches this project's 2-core machine."""
+    envs_per_worker: int = 1
+    """Environments each worker steps as one batch. 1 is the paper's one-env-per-thread A3C."""
+    t_max: int = 5
+    """Steps per rollout before an update (paper: t_max = 5)."""
+    gamma: float = 0.99
+    """Discount factor (paper: 0.99)."""
+    gae_lambda: float = 1.0
+    """GAE(lambda) for the advantage; 1.0 gives the paper's n-step advantage exactly."""
+    learning_rate: float = 7e-4
+    """Initial learning rate, annealed linearly to 0 over max_frames (paper: ~7e-4, annealed)."""
+    optimizer: str = "rmsprop"
+    """`rmsprop` (the paper's shared RMSProp) or `adam` (shared Adam, as in the PyTorch A3C)."""
+    rmsprop_decay: float = 0.99
+    """Shared RMSProp decay alpha (paper: 0.99)."""
+    rmsprop_eps: float = 0.1
+    """Shared RMSProp epsilon, added inside the square root (paper: 0.1)."""
+    entropy_beta: float = 0.01
+    """Entropy bonus weight (paper: 0.01)."""
+    value_coef: float = 0.5
+    """Value-loss weight (paper: 0.5, i.e. the value loss is 0.5 * (R - V)^2)."""
+    max_grad_norm: float = 40.0
+    """Global gradient-norm clip before the update (40, as in the Blocks and PyTorch A3Cs)."""
+    max_frames: int = 10_000_000
+    """Training budget in environment frames (4 per agent step on Atari); also the LR annealing horizon."""
+    lstm_size: int = 256
+    """LSTM cells (paper: 256)."""
+    sticky_actions: bool = False
+    """Repeat the previous action with probability 0.25 (ALE v5). Off for fidelity to the paper."""
+    max_episode_frames: int = 108_000
+    """Atari episode time limit in frames (30 minutes of play; ALE's and DQN's evaluation cap)."""
+    seed: int = 0
+    """Seed for parameters, environments and action sampling; worker k uses seed + k."""
+    checkpoint_dir: str = "checkpoints"
+    """Folder for checkpoints named `<Game>_<frames>` (the Blocks A3C's convention)."""
+    checkpoint_every: int = 1_000_000
+    """Frames between checkpoints; a final one is always written at the end."""
+    keep_checkpoints: int = 3
+    """How many of the newest checkpoints to keep."""
+    run_dir: str = "runs"
+    """Folder for each run's metrics CSV and TensorBoard events (`<run_dir>/<Game>_<arch>_<seed>`)."""
+
+    def __post_init__(self):
+        def require(ok, field, allowed):
+            if not ok:
+                raise ConfigError(
+                    f"{field}={getattr(self, field)!r} is invalid: {field} must be {allowed}")
+
+        require(self.arch in ARCHS, "arch", " or ".join(ARCHS))
+        require(self.optimizer in OPTIMIZERS, "optimizer", " or ".join(OPTIMIZERS))
+        require(isinstance(self.game, str) and self.game != "", "game", "a non-empty game name")
+        for name in ("num_workers", "envs_per_worker", "t_max", "max_frames",
+                     "lstm_size", "checkpoint_every", "keep_checkpoints", "max_episode_frames"):
+            require(int(getattr(self, name)) >= 1, name, "an integer >= 1")
+        require(0.0 < self.gamma <= 1.0, "gamma", "in (0, 1]")
+        require(0.0 <= self.gae_lambda <= 1.0, "gae_lambda", "in [0, 1]")
+        require(self.learning_rate > 0.0, "learning_rate", "> 0")
+        require(0.0 <= self.rmsprop_decay < 1.0, "rmsprop_decay", "in [0, 1)")
+        require(self.rmsprop_eps > 0.0, "rmsprop_eps", "> 0")
+        require(self.entropy_beta >= 0.0, "entropy_beta", ">= 0")
+        require(self.value_coef >= 0.0, "value_coef", ">= 0")
+        require(self.max_grad_norm > 0.0, "max_grad_norm", "> 0")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "A3CConfig":
+        """Builds a config from a stored dict, ignoring keys this version no longer has."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})

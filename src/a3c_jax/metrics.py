@@ -1,0 +1,76 @@
+"""Per-run metrics: a CSV row and TensorBoard scalars per finished episode, and the progress line."""
+import csv
+import os
+import sys
+import threading
+import time
+
+import numpy as np
+
+CSV_FIELDS = ("frames", "wall_time", "episode_return", "episode_length", "policy_loss",
+              "value_loss", "entropy", "learning_rate", "updates")
+
+
+class RunLog:
+    """Collects episodes from all workers (thread-safe) into `<run_dir>/metrics.csv` and TensorBoard.
+
+    Opening an existing run appends to its CSV, so a resumed run keeps one continuous curve.
+    """
+
+    def __init__(self, run_dir: str | None, max_frames: int, start_frames: int = 0):
+        self._lock = threading.Lock()
+        self.returns: list[float] = []
+        self.max_frames = max_frames
+        self._start_time = time.time()
+        self._start_frames = start_frames
+        self._csv = self._writer = self._tb = None
+        if run_dir is not None:
+            os.makedirs(run_dir, exist_ok=True)
+            path = os.path.join(run_dir, "metrics.csv")
+            is_new = not os.path.exists(path) or os.path.getsize(path) == 0
+            self._csv = open(path, "a", newline="")
+            self._writer = csv.DictWriter(self._csv, CSV_FIELDS)
+            if is_new:
+                self._writer.writeheader()
+            from tensorboardX import SummaryWriter
+            self._tb = SummaryWriter(run_dir)
+
+    def episode(self, episode_return: float, length: int, frames: int, updates: int,
+                learning_rate: float, losses: dict) -> None:
+        row = dict(frames=frames, wall_time=round(time.time() - self._start_time, 2),
+                   episode_return=episode_return, episode_length=length, updates=updates,
+                   learning_rate=learning_rate,
+                   **{k: float(losses[k]) if k in losses else "" for k in
+                      ("policy_loss", "value_loss", "entropy")})
+        with self._lock:
+            self.returns.append(episode_return)
+            if self._writer is not None:
+                self._writer.writerow(row)
+                for key in ("episode_return", "episode_length", "policy_loss", "value_loss",
+                            "entropy", "learning_rate"):
+                    if row[key] != "":
+                        self._tb.add_scalar(key, row[key], frames)
+
+    def progress(self, frames: int) -> str:
+        """`frames 1.20M/10.00M | 3,400 fps | return(last 10) -20.1 | ETA 0:45:12`."""
+        elapsed = max(time.time() - self._start_time, 1e-9)
+        fps = (frames - self._start_frames) / elapsed
+        with self._lock:
+            recent = self.returns[-10:]
+        mean = f"{np.mean(recent):.1f}" if recent else "n/a"
+        eta = max(self.max_frames - frames, 0) / fps if fps > 0 else float("inf")
+        eta_text = time.strftime("%H:%M:%S", time.gmtime(eta)) if eta < 86400 * 30 else "?"
+        return (f"frames {frames / 1e6:.2f}M/{self.max_frames / 1e6:.2f}M | {fps:,.0f} fps | "
+                f"return(last 10) {mean} | ETA {eta_text}")
+
+    def show_progress(self, frames: int, final: bool = False) -> None:
+        line = self.progress(frames)
+        if sys.stdout.isatty():
+            print("\r" + line, end="\n" if final else "", flush=True)
+        else:
+            print(line, flush=True)
+
+    def close(self) -> None:
+        if self._csv is not None:
+            self._csv.close()
+            self._tb.close()

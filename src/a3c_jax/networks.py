@@ -1,0 +1,119 @@
+"""The paper's actor-critics as linen modules, and the pure functions that act and learn with them."""
+import functools
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+Params = Any
+Carry = Any  # (c, h), each [B, lstm_size], for the LSTM; () for the FF agent
+
+glorot = nn.initializers.xavier_uniform()
+
+
+class ActorCritic(nn.Module):
+    """torso -> (LSTM core) -> softmax policy and linear value heads.
+
+    Images [B, C, H, W] uint8 (C stacked frames) go through the paper's torso:
+    conv 16 8x8/4, conv 32 4x4/2, dense 256, ReLU, scaled to [0, 1] first.
+    Vectors [B, D] go through an MLP (64, 64, tanh), the usual torso for classic control.
+    """
+
+    num_actions: int
+    arch: str = "ff"
+    lstm_size: int = 256
+
+    def setup(self):
+        self.conv1 = nn.Conv(16, (8, 8), (4, 4), padding="VALID", kernel_init=glorot)
+        self.conv2 = nn.Conv(32, (4, 4), (2, 2), padding="VALID", kernel_init=glorot)
+        self.dense = nn.Dense(256, kernel_init=glorot)
+        self.mlp = [nn.Dense(64, kernel_init=glorot), nn.Dense(64, kernel_init=glorot)]
+        if self.arch == "lstm":
+            self.lstm = nn.OptimizedLSTMCell(self.lstm_size, kernel_init=glorot,
+                                             recurrent_kernel_init=glorot)
+        self.policy = nn.Dense(self.num_actions, kernel_init=glorot)
+        self.value = nn.Dense(1, kernel_init=glorot)
+
+    def torso(self, obs):
+        """obs [N, C, H, W] uint8 or [N, D] -> features [N, F]."""
+        if obs.ndim == 4:
+            x = jnp.transpose(obs.astype(jnp.float32) / 255.0, (0, 2, 3, 1))  # [N, H, W, C]
+            x = nn.relu(self.conv1(x))
+            x = nn.relu(self.conv2(x))
+            return nn.relu(self.dense(x.reshape(x.shape[0], -1)))
+        x = obs.astype(jnp.float32)
+        for layer in self.mlp:
+            x = jnp.tanh(layer(x))
+        return x
+
+    def core(self, features, carry, reset):
+        """One step of memory: features [B, F], reset [B] bool (episode starts here) -> [B, F'], carry."""
+        if self.arch != "lstm":
+            return features, carry
+        carry = jax.tree.map(lambda c: jnp.where(reset[:, None], jnp.zeros_like(c), c), carry)
+        carry, out = self.lstm(carry, features)
+        return out, carry
+
+    def heads(self, features):
+        """features [..., F] -> logits [..., A], value [...]."""
+        return self.policy(features), self.value(features)[..., 0]
+
+    def __call__(self, obs, carry, reset):
+        """One step for a batch: obs [B, ...], reset [B] -> logits [B, A], value [B], carry."""
+        features, carry = self.core(self.torso(obs), carry, reset)
+        logits, value = self.heads(features)
+        return logits, value, carry
+
+
+@dataclass(frozen=True)
+class A3CNetworks:
+    """Pure functions around one ActorCritic; `act` is jitted and samples inside JAX."""
+
+    module: ActorCritic
+    obs_shape: tuple
+    obs_dtype: Any
+    init: Callable[[jax.Array], Params]
+    initial_carry: Callable[[int], Carry]
+    act: Callable  # (params, obs [B, ...], carry, reset [B], key, greedy=False) -> action [B], carry, key
+    unroll: Callable  # (params, obs [T, B, ...], carry, reset [T, B]) -> logits [T, B, A], value [T, B], carry
+
+
+def make_networks(obs_shape, obs_dtype, num_actions: int, arch: str = "ff",
+                  lstm_size: int = 256) -> A3CNetworks:
+    module = ActorCritic(num_actions=num_actions, arch=arch, lstm_size=lstm_size)
+
+    def initial_carry(batch: int) -> Carry:
+        if arch != "lstm":
+            return ()
+        zeros = jnp.zeros((batch, lstm_size), jnp.float32)
+        return (zeros, zeros)
+
+    def init(key):
+        obs = jnp.zeros((1, *obs_shape), obs_dtype)
+        return module.init(key, obs, initial_carry(1), jnp.zeros((1,), bool))
+
+    @functools.partial(jax.jit, static_argnames="greedy")
+    def act(params, obs, carry, reset, key, greedy=False):
+        logits, _, carry = module.apply(params, obs, carry, reset)
+        key, sample_key = jax.random.split(key)
+        action = jnp.argmax(logits, -1) if greedy else jax.random.categorical(sample_key, logits)
+        return action, carry, key
+
+    def unroll(params, obs, carry, reset):
+        # The torso runs on all T * B observations at once; only the LSTM core is sequential.
+        t, b = reset.shape
+        features = module.apply(params, obs.reshape(t * b, *obs.shape[2:]), method=ActorCritic.torso)
+        features = features.reshape(t, b, -1)
+
+        def step(carry, inputs):
+            features_t, reset_t = inputs
+            out, carry = module.apply(params, features_t, carry, reset_t, method=ActorCritic.core)
+            return carry, out
+
+        carry, features = jax.lax.scan(step, carry, (features, reset))
+        logits, value = module.apply(params, features, method=ActorCritic.heads)
+        return logits, value, carry
+
+    return A3CNetworks(module, tuple(obs_shape), obs_dtype, init, initial_carry, act, unroll)

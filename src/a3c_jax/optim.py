@@ -1,0 +1,62 @@
+"""Shared optimizers as optax transformations: pure here, shared by SharedState's lock."""
+import math
+from typing import Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from a3c_jax.config import A3CConfig
+
+ScalarOrSchedule = float | Callable[[jax.Array], jax.Array]
+
+
+class SharedRMSPropState(NamedTuple):
+    count: jax.Array  # [] int32: updates applied so far (drives the learning-rate schedule)
+    g: optax.Updates  # running mean of squared gradients, one per parameter
+
+
+def shared_rmsprop(learning_rate: ScalarOrSchedule, decay: float = 0.99,
+                   eps: float = 0.1) -> optax.GradientTransformation:
+    """The paper's shared RMSProp (Mnih et al. 2016, section 4 and supplement).
+
+    With g initialised to 0 and d the gradient:
+        g      <- decay * g + (1 - decay) * d^2
+        update  = -lr * d / sqrt(g + eps)          # eps is inside the square root
+    One state is shared by all workers: SharedState applies it under its lock.
+    `learning_rate` is a float or an optax schedule of the update count.
+    """
+
+    def init_fn(params):
+        return SharedRMSPropState(jnp.zeros([], jnp.int32), jax.tree.map(jnp.zeros_like, params))
+
+    def update_fn(updates, state, params=None):
+        del params
+        g = jax.tree.map(lambda g, d: decay * g + (1.0 - decay) * jnp.square(d), state.g, updates)
+        lr = learning_rate(state.count) if callable(learning_rate) else learning_rate
+        updates = jax.tree.map(lambda d, g: -lr * d / jnp.sqrt(g + eps), updates, g)
+        return updates, SharedRMSPropState(state.count + 1, g)
+
+    return optax.GradientTransformation(init_fn, update_fn)
+
+
+def shared_adam(learning_rate: ScalarOrSchedule, b1: float = 0.9, b2: float = 0.999,
+                eps: float = 1e-8) -> optax.GradientTransformation:
+    """Adam with one set of moments shared by all workers (the PyTorch A3C's SharedAdam)."""
+    return optax.chain(optax.scale_by_adam(b1, b2, eps), optax.scale_by_learning_rate(learning_rate))
+
+
+def learning_rate_schedule(config: A3CConfig, frames_per_update: int) -> optax.Schedule:
+    """config.learning_rate annealed linearly to 0 at config.max_frames, as a function of updates."""
+    updates_to_zero = max(1, math.ceil(config.max_frames / frames_per_update))
+    return optax.linear_schedule(config.learning_rate, 0.0, updates_to_zero)
+
+
+def make_optimizer(config: A3CConfig, frames_per_update: int) -> optax.GradientTransformation:
+    """Global-norm clipping, then the configured shared optimizer with the annealed learning rate."""
+    schedule = learning_rate_schedule(config, frames_per_update)
+    if config.optimizer == "adam":
+        optimizer = shared_adam(schedule)
+    else:
+        optimizer = shared_rmsprop(schedule, config.rmsprop_decay, config.rmsprop_eps)
+    return optax.chain(optax.clip_by_global_norm(config.max_grad_norm), optimizer)

@@ -1,0 +1,43 @@
+"""SharedState: the one mutable object that all workers update."""
+import threading
+
+import jax
+import optax
+
+
+class SharedState:
+    """Parameters, optimizer state and counters shared by the worker threads.
+
+    Workers read `params` without the lock: JAX arrays are immutable, so reading the
+    reference gives one whole version, perhaps a few updates old (as in the paper).
+    """
+
+    def __init__(self, params, optimizer: optax.GradientTransformation, opt_state=None,
+                 frames: int = 0, updates: int = 0):
+        # Invariant: the lock is held whenever params, opt_state, frames or updates change.
+        self._lock = threading.Lock()
+        self.params = params
+        self.opt_state = optimizer.init(params) if opt_state is None else opt_state
+        self.frames = frames
+        self.updates = updates
+
+        @jax.jit
+        def apply_update(params, opt_state, grads):
+            updates, opt_state = optimizer.update(grads, opt_state, params)
+            return optax.apply_updates(params, updates), opt_state
+
+        self._apply_update = apply_update
+
+    def apply(self, grads, frames: int) -> int:
+        """Applies one worker's gradients and counts its frames; returns this update's number (1, 2, ...)."""
+        with self._lock:
+            self.params, self.opt_state = self._apply_update(self.params, self.opt_state, grads)
+            self.frames += frames
+            self.updates += 1
+            return self.updates
+
+    def snapshot(self) -> dict:
+        """A consistent copy of everything a checkpoint holds."""
+        with self._lock:
+            return dict(params=self.params, opt_state=self.opt_state,
+                        frames=self.frames, updates=self.updates)

@@ -1,0 +1,119 @@
+"""One actor-learner thread: read the newest params, roll out t_max steps, compute gradients, apply."""
+import threading
+import traceback
+from typing import Any, Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from a3c_jax.config import A3CConfig
+from a3c_jax.losses import a3c_loss_terms, gae_advantages, n_step_returns
+from a3c_jax.networks import A3CNetworks
+from a3c_jax.shared import SharedState
+
+
+class Trajectory(NamedTuple):
+    """One rollout of T steps from B envs.
+
+    obs [T + 1, B, ...]: the last row is s_T, the bootstrap observation.
+    reset [T + 1, B] bool: obs[t] starts a new episode (so step t - 1 ended one).
+    action [T, B] int32, reward [T, B] float32, carry: the core state before obs[0].
+    """
+
+    obs: Any
+    reset: Any
+    action: Any
+    reward: Any
+    carry: Any
+
+
+def make_grad_fn(networks: A3CNetworks, config: A3CConfig) -> Callable:
+    """Jitted (params, Trajectory) -> (grads, metrics); the loss is summed over T, averaged over B."""
+
+    def loss_fn(params, traj: Trajectory):
+        logits, values, _ = networks.unroll(params, traj.obs, traj.carry, traj.reset)  # [T+1, B, A], [T+1, B]
+        discount = config.gamma * (1.0 - traj.reset[1:].astype(jnp.float32))  # [T, B]
+        values_tm1 = values[:-1]
+        if config.gae_lambda == 1.0:
+            returns = jax.vmap(n_step_returns, in_axes=(1, 1, 0), out_axes=1)(
+                traj.reward, discount, values[-1])
+            advantages = returns - values_tm1
+        else:
+            advantages = jax.vmap(gae_advantages, in_axes=(1, 1, 1, None), out_axes=1)(
+                traj.reward, discount, values, config.gae_lambda)
+            returns = advantages + values_tm1
+        policy, value, entropy = jax.vmap(a3c_loss_terms, in_axes=1)(
+            logits[:-1], traj.action, advantages, values_tm1, returns)  # each [B]
+        policy, value, entropy = policy.mean(), value.mean(), entropy.mean()
+        loss = policy + config.value_coef * value - config.entropy_beta * entropy
+        return loss, dict(loss=loss, policy_loss=policy, value_loss=value, entropy=entropy)
+
+    return jax.jit(jax.grad(loss_fn, has_aux=True))
+
+
+class Worker(threading.Thread):
+    """Steps its own vector env of B envs; stops when `stop` is set or the frame budget is spent.
+
+    An exception is kept in `error` (with its traceback) and sets `stop`, so the whole run ends.
+    """
+
+    def __init__(self, rank: int, shared: SharedState, networks: A3CNetworks, grad_fn: Callable,
+                 env, config: A3CConfig, frames_per_step: int, stop: threading.Event,
+                 on_episode: Callable[[float, int], None]):
+        super().__init__(name=f"a3c-worker-{rank}", daemon=True)
+        self.rank, self.shared, self.networks, self.grad_fn = rank, shared, networks, grad_fn
+        self.env, self.config, self.stop, self.on_episode = env, config, stop, on_episode
+        self.frames_per_update = config.t_max * env.num_envs * frames_per_step
+        self.metrics: dict = {}
+        self.error: str | None = None
+
+    def run(self):
+        try:
+            self._loop()
+        except BaseException:
+            self.error = traceback.format_exc()
+            self.stop.set()
+        finally:
+            self.env.close()
+
+    def _loop(self):
+        config, env = self.config, self.env
+        seed = config.seed + self.rank
+        obs, _ = env.reset(seed=[seed * 1000 + i for i in range(env.num_envs)])
+        carry = self.networks.initial_carry(env.num_envs)
+        reset = np.ones(env.num_envs, bool)
+        key = jax.random.PRNGKey(seed)
+        while not self.stop.is_set() and self.shared.frames < config.max_frames:
+            params = self.shared.params
+            traj, obs, carry, reset, key = self._rollout(params, obs, carry, reset, key)
+            grads, self.metrics = self.grad_fn(params, traj)
+            self.shared.apply(grads, self.frames_per_update)
+
+    def _rollout(self, params, obs, carry, reset, key):
+        """t_max steps with fixed params; returns the Trajectory and the state to continue from."""
+        t_max, env = self.config.t_max, self.env
+        obs_buf = np.empty((t_max + 1, *obs.shape), obs.dtype)
+        reset_buf = np.empty((t_max + 1, env.num_envs), bool)
+        action_buf = np.empty((t_max, env.num_envs), np.int32)
+        reward_buf = np.empty((t_max, env.num_envs), np.float32)
+        carry_0 = carry
+        obs_buf[0], reset_buf[0] = obs, reset
+        for t in range(t_max):
+            action, carry, key = self.networks.act(params, obs, carry, reset, key)
+            action = np.asarray(action)
+            obs, reward, terminated, truncated, info = env.step(action)
+            reset = terminated | truncated
+            obs_buf[t + 1], reset_buf[t + 1] = obs, reset
+            action_buf[t], reward_buf[t] = action, reward
+            if "final_info" in info:
+                self._record_episodes(info["final_info"])
+        return Trajectory(obs_buf, reset_buf, action_buf, reward_buf, carry_0), obs, carry, reset, key
+
+    def _record_episodes(self, final_info):
+        """Reports whole episodes (RecordEpisodeStatistics' unclipped return and length)."""
+        if "episode" not in final_info:
+            return
+        episode = final_info["episode"]
+        for i in np.flatnonzero(final_info["_episode"]):
+            self.on_episode(float(episode["r"][i]), int(episode["l"][i]))
