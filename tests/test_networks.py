@@ -1,0 +1,71 @@
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from a3c_jax.networks import ActorCritic, make_networks
+
+
+def test_atari_ff_network_shapes_and_uint8_input():
+    net = make_networks((4, 84, 84), np.uint8, num_actions=6, arch="ff")
+    params = net.init(jax.random.PRNGKey(0))
+    kernels = {k: v["kernel"].shape for k, v in params["params"].items()}
+    # the paper's torso: conv 16 8x8/4 -> 20x20, conv 32 4x4/2 -> 9x9, dense 256
+    assert kernels["conv1"] == (8, 8, 4, 16) and kernels["conv2"] == (4, 4, 16, 32)
+    assert kernels["dense"] == (9 * 9 * 32, 256) and kernels["policy"] == (256, 6)
+    obs = np.random.default_rng(0).integers(0, 256, (3, 4, 84, 84), dtype=np.uint8)
+    action, carry, key = net.act(params, obs, net.initial_carry(3), np.zeros(3, bool),
+                                 jax.random.PRNGKey(1))
+    assert action.shape == (3,) and carry == ()
+    assert np.all((np.asarray(action) >= 0) & (np.asarray(action) < 6))
+
+
+def test_images_are_scaled_inside_the_network():
+    net = make_networks((4, 84, 84), np.uint8, num_actions=3)
+    params = net.init(jax.random.PRNGKey(0))
+    obs = np.full((1, 4, 84, 84), 255, np.uint8)
+    as_uint8 = net.module.apply(params, obs, (), np.zeros(1, bool))[0]
+    as_unit = net.module.apply(params, obs.astype(np.float32) / 255.0 * 255.0, (), np.zeros(1, bool))[0]
+    np.testing.assert_allclose(as_uint8, as_unit, rtol=1e-5)
+    features = net.module.apply(params, obs, method=ActorCritic.torso)
+    assert np.isfinite(features).all() and float(jnp.abs(features).max()) < 1e3
+
+
+def test_lstm_unroll_equals_stepping_with_resets():
+    """The learning route (torso over all steps, scanned core) equals acting one step at a time."""
+    net = make_networks((5,), np.float32, num_actions=3, arch="lstm", lstm_size=8)
+    params = net.init(jax.random.PRNGKey(0))
+    rng = np.random.default_rng(0)
+    t, b = 6, 2
+    obs = rng.normal(size=(t, b, 5)).astype(np.float32)
+    reset = np.zeros((t, b), bool)
+    reset[3, 0] = True  # env 0 starts a new episode at step 3
+    carry0 = jax.tree.map(lambda c: jnp.asarray(rng.normal(size=c.shape), jnp.float32),
+                          net.initial_carry(b))
+    logits, values, carry_t = net.unroll(params, obs, carry0, reset)
+    carry = carry0
+    for i in range(t):
+        step_logits, step_value, carry = net.module.apply(params, obs[i], carry, reset[i])
+        np.testing.assert_allclose(logits[i], step_logits, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(values[i], step_value, rtol=1e-5, atol=1e-6)
+    jax.tree.map(lambda a, b_: np.testing.assert_allclose(a, b_, rtol=1e-5, atol=1e-6), carry_t, carry)
+
+
+def test_reset_forgets_the_past():
+    net = make_networks((5,), np.float32, num_actions=3, arch="lstm", lstm_size=8)
+    params = net.init(jax.random.PRNGKey(0))
+    obs = np.ones((1, 5), np.float32)
+    busy = jax.tree.map(lambda c: c + 3.0, net.initial_carry(1))
+    fresh = net.module.apply(params, obs, net.initial_carry(1), np.zeros(1, bool))[0]
+    after_reset = net.module.apply(params, obs, busy, np.ones(1, bool))[0]
+    remembered = net.module.apply(params, obs, busy, np.zeros(1, bool))[0]
+    np.testing.assert_allclose(after_reset, fresh, rtol=1e-6)
+    assert not np.allclose(remembered, fresh)
+
+
+def test_greedy_acting_takes_the_argmax():
+    net = make_networks((5,), np.float32, num_actions=4)
+    params = net.init(jax.random.PRNGKey(0))
+    obs = np.random.default_rng(1).normal(size=(16, 5)).astype(np.float32)
+    logits = net.module.apply(params, obs, (), np.zeros(16, bool))[0]
+    action, _, _ = net.act(params, obs, (), np.zeros(16, bool), jax.random.PRNGKey(0), greedy=True)
+    np.testing.assert_array_equal(action, np.argmax(logits, -1))

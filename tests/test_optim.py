@@ -1,0 +1,74 @@
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from a3c_jax import A3CConfig, shared_adam, shared_rmsprop
+from a3c_jax.optim import learning_rate_schedule, make_optimizer
+
+
+def test_eps_goes_inside_the_square_root():
+    # g starts at 0: g = 0.01 * 3^2 = 0.09 ; update = -0.1 * 3 / sqrt(0.09 + 0.1) = -0.688247
+    opt = shared_rmsprop(0.1, decay=0.99, eps=0.1)
+    params = {"w": jnp.zeros(1)}
+    updates, _ = opt.update({"w": jnp.array([3.0])}, opt.init(params))
+    np.testing.assert_allclose(updates["w"], [-0.3 / np.sqrt(0.19)], rtol=1e-6)
+
+
+def test_shared_rmsprop_matches_numpy_for_50_steps():
+    rng = np.random.default_rng(0)
+    lr, decay, eps = 7e-4, 0.99, 0.1
+    theta = rng.normal(size=(3, 4)).astype(np.float32)
+    params = {"w": jnp.asarray(theta)}
+    opt = shared_rmsprop(lr, decay, eps)
+    state = opt.init(params)
+    g = np.zeros_like(theta)
+    for _ in range(50):
+        d = rng.normal(size=theta.shape).astype(np.float32)
+        g = decay * g + (1 - decay) * d ** 2
+        theta = theta - lr * d / np.sqrt(g + eps)
+        updates, state = opt.update({"w": jnp.asarray(d)}, state, params)
+        params = optax.apply_updates(params, updates)
+    np.testing.assert_allclose(params["w"], theta, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(state.g["w"], g, rtol=1e-5)
+    assert int(state.count) == 50
+
+
+def test_learning_rate_reaches_zero_at_max_frames():
+    config = A3CConfig(learning_rate=1e-3, max_frames=1000)
+    schedule = learning_rate_schedule(config, frames_per_update=20)  # 50 updates to the end
+    np.testing.assert_allclose(schedule(0), 1e-3)
+    np.testing.assert_allclose(schedule(25), 5e-4, rtol=1e-6)
+    assert float(schedule(50)) == 0.0
+    assert float(schedule(80)) == 0.0
+
+
+def test_updates_stop_once_the_frame_budget_is_spent():
+    optimizer = make_optimizer(A3CConfig(max_frames=100, learning_rate=0.1), frames_per_update=20)
+    params = {"w": jnp.ones(2)}
+    state = optimizer.init(params)
+    for _ in range(5):
+        updates, state = optimizer.update({"w": jnp.ones(2)}, state, params)
+        assert float(jnp.abs(updates["w"]).max()) > 0
+        params = optax.apply_updates(params, updates)
+    updates, state = optimizer.update({"w": jnp.ones(2)}, state, params)
+    np.testing.assert_array_equal(updates["w"], [0.0, 0.0])
+
+
+def test_gradient_clipping_by_global_norm():
+    optimizer = make_optimizer(A3CConfig(max_grad_norm=1.0, optimizer="rmsprop"), frames_per_update=20)
+    big, clipped = {"w": jnp.array([30.0, 40.0])}, {"w": jnp.array([0.6, 0.8])}  # norm 50 -> 1
+    params = {"w": jnp.zeros(2)}
+    u_big, _ = optimizer.update(big, optimizer.init(params), params)
+    u_small, _ = optimizer.update(clipped, optimizer.init(params), params)
+    np.testing.assert_allclose(u_big["w"], u_small["w"], rtol=1e-5)
+
+
+def test_shared_adam_matches_optax_adam():
+    params = {"w": jnp.array([1.0, -2.0])}
+    ours, ref = shared_adam(1e-2), optax.adam(1e-2)
+    s1, s2 = ours.init(params), ref.init(params)
+    for step in range(10):
+        grads = {"w": jnp.array([0.5, -1.5]) * (step + 1)}
+        u1, s1 = ours.update(grads, s1, params)
+        u2, s2 = ref.update(grads, s2, params)
+        np.testing.assert_allclose(u1["w"], u2["w"], rtol=1e-6)
