@@ -182,7 +182,7 @@ def make_env(game: str, *, training: bool = True, sticky_actions: bool = False,
     if is_atari(game):
         return make_atari_env(game, training=training, sticky_actions=sticky_actions,
                               max_episode_frames=max_episode_frames, render=render)
-    env = gym.make(game, render_mode="rgb_array" if render else None)
+    env = gym.make(game, **({"render_mode": "rgb_array"} if render else {}))
     return gym.wrappers.RecordEpisodeStatistics(env)
 
 

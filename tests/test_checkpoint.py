@@ -1,0 +1,70 @@
+import os
+
+import jax
+import numpy as np
+import pytest
+from flax import serialization
+
+import a3c_jax
+from a3c_jax import A3CConfig, CheckpointError, checkpoint
+
+
+def tiny_config(tmp_path, **overrides):
+    values = dict(game="CartPole-v1", num_workers=1, envs_per_worker=2, max_frames=400,
+                  checkpoint_dir=str(tmp_path / "ckpt"), checkpoint_every=100, learning_rate=1e-3)
+    values.update(overrides)
+    return A3CConfig(**values)
+
+
+def test_training_writes_named_checkpoints_and_keeps_the_newest(tmp_path):
+    result = a3c_jax.train(tiny_config(tmp_path), progress_every=0)
+    found = checkpoint.list_checkpoints(str(tmp_path / "ckpt"), "CartPole-v1")
+    assert result.checkpoint == found[-1]
+    assert os.path.basename(result.checkpoint) == f"CartPole-v1_{result.frames}"
+    assert 1 <= len(found) <= 3
+    assert not [f for f in os.listdir(tmp_path / "ckpt") if f.startswith(".")]  # no temp files left
+    ckpt = checkpoint.load(result.checkpoint)
+    assert ckpt.frames == result.frames >= 400 and ckpt.updates == result.updates
+    assert ckpt.config == tiny_config(tmp_path) and ckpt.num_actions == 2 and ckpt.obs_shape == (4,)
+
+
+def test_resume_continues_frames_and_optimizer_statistics(tmp_path):
+    first = a3c_jax.train(tiny_config(tmp_path), progress_every=0)
+    saved = checkpoint.load(first.checkpoint)
+    g = saved.opt_state["1"]["g"]  # chain(clip, shared_rmsprop): the RMSProp statistics
+    assert max(float(np.abs(v).max()) for v in jax.tree.leaves(g)) > 0
+    second = a3c_jax.train(tiny_config(tmp_path, max_frames=800), resume_from=first.checkpoint,
+                           progress_every=0)
+    resumed = checkpoint.load(second.checkpoint)
+    assert resumed.frames >= 800 and resumed.updates > saved.updates
+    assert int(resumed.opt_state["1"]["count"]) == resumed.updates
+
+
+def test_restored_params_are_the_saved_ones(tmp_path):
+    result = a3c_jax.train(tiny_config(tmp_path), progress_every=0)
+    ckpt = checkpoint.load(result.checkpoint)
+    net = a3c_jax.make_networks((4,), np.float32, 2)
+    params = serialization.from_state_dict(net.init(jax.random.PRNGKey(123)), ckpt.params)
+    jax.tree.map(np.testing.assert_array_equal, params, ckpt.params)
+
+
+def test_bad_checkpoint_files_are_refused_with_the_fix(tmp_path):
+    with pytest.raises(CheckpointError, match="does not exist"):
+        checkpoint.load(str(tmp_path / "nothing_here"))
+    junk = tmp_path / "Pong_100"
+    junk.write_bytes(b"this is not a checkpoint")
+    with pytest.raises(CheckpointError, match="not a complete a3c_jax checkpoint"):
+        checkpoint.load(str(junk))
+    result = a3c_jax.train(tiny_config(tmp_path), progress_every=0)
+    data = open(result.checkpoint, "rb").read()
+    truncated = tmp_path / "CartPole-v1_5"
+    truncated.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match="not a complete"):
+        checkpoint.load(str(truncated))
+
+
+def test_lstm_checkpoint_refused_as_ff(tmp_path):
+    result = a3c_jax.train(tiny_config(tmp_path, arch="lstm", lstm_size=16), progress_every=0)
+    with pytest.raises(CheckpointError, match="LSTM checkpoint but the agent is FF"):
+        a3c_jax.train(tiny_config(tmp_path, max_frames=800), resume_from=result.checkpoint,
+                      progress_every=0)
