@@ -20,7 +20,7 @@ def test_ff_agent_learns_cartpole(tmp_path):
 def memory_success(tmp_path, arch):
     """Success rate of a greedy evaluation after training on CueMemory (chance is 50%)."""
     config = A3CConfig(game="a3c_jax/CueMemory-v0", arch=arch, num_workers=2, envs_per_worker=4,
-                       t_max=6, lstm_size=32, max_frames=MEMORY_FRAMES, learning_rate=3e-3,
+                       t_max=6, lstm_size=32, max_frames=MEMORY_FRAMES, learning_rate=1e-2,
                        checkpoint_dir=str(tmp_path / arch), checkpoint_every=MEMORY_FRAMES)
     result = a3c_jax.train(config, progress_every=0)
     evaluation = a3c_jax.evaluate(result.checkpoint, episodes=200, seed=10_000, greedy=True)

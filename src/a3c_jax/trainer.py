@@ -1,0 +1,132 @@
+"""Training for library users: `a3c_jax.train(config, env_fn=None)`."""
+import functools
+import threading
+import time
+from dataclasses import dataclass
+
+import gymnasium as gym
+import jax
+from flax import serialization
+
+from a3c_jax import checkpoint
+from a3c_jax.config import A3CConfig, ConfigError
+from a3c_jax.envs import check_game, frames_per_step, game_label, make_env, make_vector_env
+from a3c_jax.metrics import RunLog
+from a3c_jax.networks import make_networks
+from a3c_jax.optim import learning_rate_schedule, make_optimizer
+from a3c_jax.shared import SharedState
+from a3c_jax.worker import Worker, make_grad_fn
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    checkpoint: str  # path of the final checkpoint
+    frames: int  # frames trained in total (including those of a resumed checkpoint)
+    updates: int
+    episode_returns: list  # unclipped returns of the episodes finished in this call, in order
+    interrupted: bool = False
+
+
+class WorkerFailed(RuntimeError):
+    """A worker thread raised; the message holds its traceback."""
+
+
+def train(config: A3CConfig, env_fn=None, *, resume_from: str | None = None,
+          log_dir: str | None = None, progress_every: float = 10.0) -> TrainResult:
+    """Trains until config.max_frames frames and returns the final checkpoint.
+
+    env_fn(seed) -> gymnasium.Env with discrete actions replaces the configured game
+    (config.game then only names the checkpoints). resume_from continues a checkpoint:
+    its frames, updates and shared optimizer statistics. Ctrl-C stops the workers and
+    still writes the final checkpoint.
+    """
+    if env_fn is None:
+        check_game(config.game)
+    label = game_label(config.game)
+    frames_per_env_step = 1 if env_fn is not None else frames_per_step(config.game)
+    envs = [make_vector_env([functools.partial(_make_training_env, config, env_fn,
+                                               (config.seed + rank) * 1000 + i)
+                             for i in range(config.envs_per_worker)])
+            for rank in range(config.num_workers)]
+    obs_space, action_space = envs[0].single_observation_space, envs[0].single_action_space
+    if not isinstance(action_space, gym.spaces.Discrete):
+        raise ConfigError(f"A3C needs discrete actions, the env has {action_space}: "
+                          f"wrap it to a gymnasium.spaces.Discrete action space")
+    networks = make_networks(obs_space.shape, obs_space.dtype, int(action_space.n), config.arch,
+                             config.lstm_size)
+    frames_per_update = config.t_max * config.envs_per_worker * frames_per_env_step
+    optimizer = make_optimizer(config, frames_per_update)
+    params = networks.init(jax.random.PRNGKey(config.seed))
+    opt_state, frames, updates = optimizer.init(params), 0, 0
+    if resume_from is not None:
+        ckpt = checkpoint.load(resume_from)
+        checkpoint.check_compatible(ckpt, arch=config.arch, num_actions=int(action_space.n),
+                                    obs_shape=obs_space.shape, label=label)
+        params = serialization.from_state_dict(params, ckpt.params)
+        opt_state = serialization.from_state_dict(opt_state, ckpt.opt_state)
+        frames, updates = ckpt.frames, ckpt.updates
+    shared = SharedState(params, optimizer, opt_state, frames, updates)
+    schedule = learning_rate_schedule(config, frames_per_update)
+
+    def save():
+        state = shared.snapshot()
+        return checkpoint.save(config.checkpoint_dir, label, config=config, params=state["params"],
+                               opt_state=state["opt_state"], frames=state["frames"],
+                               updates=state["updates"], num_actions=int(action_space.n),
+                               obs_shape=obs_space.shape, keep=config.keep_checkpoints)
+
+    run_log = RunLog(log_dir, config.max_frames, start_frames=frames)
+    stop = threading.Event()
+    workers = []
+
+    def on_episode(episode_return, length):
+        run_log.episode(episode_return, length, shared.frames, shared.updates,
+                        float(schedule(shared.updates)), workers[0].metrics if workers else {})
+
+    grad_fn = make_grad_fn(networks, config)
+    workers.extend(Worker(rank, shared, networks, grad_fn, env, config, frames_per_env_step, stop,
+                          on_episode) for rank, env in enumerate(envs))
+    next_checkpoint = (frames // config.checkpoint_every + 1) * config.checkpoint_every
+    next_progress = time.time() + progress_every
+    interrupted = False
+    path = None
+    try:
+        for worker in workers:
+            worker.start()
+        while any(worker.is_alive() for worker in workers):
+            time.sleep(0.05)
+            if shared.frames >= next_checkpoint and not stop.is_set():
+                path = save()
+                next_checkpoint = (shared.frames // config.checkpoint_every + 1) * config.checkpoint_every
+            if time.time() >= next_progress:
+                run_log.show_progress(shared.frames)
+                next_progress += progress_every
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        stop.set()
+        for worker in workers:
+            worker.join()
+        run_log.close()
+    errors = [worker.error for worker in workers if worker.error]
+    if errors:
+        raise WorkerFailed(f"a worker failed, training stopped:\n{errors[0]}")
+    path = save()
+    if progress_every:
+        run_log.show_progress(shared.frames, final=True)
+    return TrainResult(path, shared.frames, shared.updates, list(run_log.returns), interrupted)
+
+
+def _make_training_env(config: A3CConfig, env_fn, seed: int) -> gym.Env:
+    if env_fn is None:
+        return make_env(config.game, training=True, sticky_actions=config.sticky_actions,
+                        max_episode_frames=config.max_episode_frames)
+    env = env_fn(seed)
+    has_stats = any(isinstance(w, gym.wrappers.RecordEpisodeStatistics) for w in _wrappers(env))
+    return env if has_stats else gym.wrappers.RecordEpisodeStatistics(env)
+
+
+def _wrappers(env):
+    while isinstance(env, gym.Wrapper):
+        yield env
+        env = env.env

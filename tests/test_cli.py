@@ -1,0 +1,55 @@
+"""The command lines, run as a user runs them, in a subprocess with a tiny budget."""
+import json
+import os
+import subprocess
+import sys
+
+from PIL import Image
+
+
+def run(*args, cwd):
+    return subprocess.run([sys.executable, "-m", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=600)
+
+
+def test_pong_train_then_evaluate_with_gif(tmp_path):
+    train = run("a3c_jax.train", "--game", "Pong", "--max-frames", "4000", "--num_workers", "2",
+                "--checkpoint-every", "2000", "--training", cwd=tmp_path)
+    assert train.returncode == 0, train.stderr
+    assert "config:" in train.stdout and "checkpoint:" in train.stdout
+    checkpoints = sorted(os.listdir(tmp_path / "checkpoints"))
+    assert checkpoints and all(name.startswith("Pong_") for name in checkpoints)
+    newest = max(checkpoints, key=lambda name: int(name.split("_")[1]))
+    assert int(newest.split("_")[1]) >= 4000
+    metrics = tmp_path / "runs" / "Pong_ff_seed0" / "metrics.csv"
+    assert metrics.read_text().startswith("frames,wall_time,episode_return")
+    assert any(name.startswith("events.out.tfevents") for name in os.listdir(metrics.parent))
+
+    ckpt = str(tmp_path / "checkpoints" / newest)
+    results, gif = tmp_path / "out" / "results.json", tmp_path / "out" / "pong.gif"
+    evaluate = run("a3c_jax.evaluate", "--game", "Pong", "--load_file", ckpt, "--episodes", "1",
+                   "--results", str(results), "--gif", str(gif), cwd=tmp_path)
+    assert evaluate.returncode == 0, evaluate.stderr
+    record = json.loads(results.read_text())
+    assert record["game"] == "Pong" and record["checkpoint"] == ckpt
+    assert record["frames_trained"] >= 4000 and record["config"]["game"] == "Pong"
+    assert len(record["scores"]) == len(record["lengths"]) == 1
+    assert -21 <= record["mean"] <= 21 and record["min"] <= record["mean"] <= record["max"]
+    # Pong: random -20.7, human 14.6
+    assert abs(record["human_normalised"] - (record["mean"] + 20.7) / 35.3) < 1e-9
+    with Image.open(gif) as image:
+        assert image.n_frames > 10 and image.size == (160, 210)  # the real colour screen
+
+
+def test_random_agent_evaluation_and_bad_input(tmp_path):
+    ok = run("a3c_jax.evaluate", "--game", "Breakout", "--episodes", "1", cwd=tmp_path)
+    assert ok.returncode == 0, ok.stderr
+    assert "random agent" in ok.stdout and "human-normalised" in ok.stdout
+    unknown = run("a3c_jax.train", "--game", "Pongg", cwd=tmp_path)
+    assert unknown.returncode == 2 and "pong" in unknown.stderr
+    assert len(unknown.stderr.strip().splitlines()) == 1
+    missing = run("a3c_jax.evaluate", "--load_file", "nowhere/Pong_10", cwd=tmp_path)
+    assert missing.returncode == 2 and "does not exist" in missing.stderr
+    bad = run("a3c_jax.train", "--game", "Pong", "--t-max", "0", cwd=tmp_path)
+    assert bad.returncode == 2 and "t_max" in bad.stderr
+    assert not (tmp_path / "checkpoints").exists()
