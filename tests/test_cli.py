@@ -39,6 +39,21 @@ def test_pong_train_then_evaluate_with_gif(tmp_path):
     assert abs(record["human_normalised"] - (record["mean"] + 20.7) / 35.3) < 1e-9
     with Image.open(gif) as image:
         assert image.n_frames > 10 and image.size == (160, 210)  # the real colour screen
+    assert gif.stat().st_size < 5_000_000  # small enough for a README
+
+    other_game = run("a3c_jax.evaluate", "--game", "Breakout", "--load_file", ckpt, cwd=tmp_path)
+    assert other_game.returncode == 2 and "trained on Pong, not Breakout" in other_game.stderr
+
+
+def test_plot_draws_the_learning_curve(tmp_path):
+    train = run("a3c_jax.train", "--game", "CartPole-v1", "--max-frames", "3000", "--a3c_lstm",
+                "--lstm-size", "16", cwd=tmp_path)
+    assert train.returncode == 0, train.stderr
+    run_dir = tmp_path / "runs" / "CartPole-v1_lstm_seed0"
+    plot = run("a3c_jax.plot", str(run_dir), cwd=tmp_path)
+    assert plot.returncode == 0, plot.stderr
+    with Image.open(run_dir / "learning_curve.png") as image:
+        assert image.size[0] > 100 and image.size[1] > 100
 
 
 def test_random_agent_evaluation_and_bad_input(tmp_path):
