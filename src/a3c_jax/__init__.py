@@ -5,11 +5,12 @@ from a3c_jax.envs import CueMemory, UnknownGameError, make_env
 from a3c_jax.evaluation import EvalResult, evaluate
 from a3c_jax.networks import make_networks
 from a3c_jax.optim import shared_adam, shared_rmsprop
+from a3c_jax.paths import UnwritablePathError
 from a3c_jax.shared import SharedState
 from a3c_jax.trainer import TrainResult, WorkerFailed, train
 
 __all__ = [
     "A3CConfig", "CheckpointError", "ConfigError", "CueMemory", "EvalResult", "SharedState",
-    "TrainResult", "UnknownGameError", "WorkerFailed", "evaluate", "make_env", "make_networks",
+    "TrainResult", "UnknownGameError", "UnwritablePathError", "WorkerFailed", "evaluate", "make_env", "make_networks",
     "shared_adam", "shared_rmsprop", "train",
 ]

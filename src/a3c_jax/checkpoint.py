@@ -76,6 +76,17 @@ def list_checkpoints(directory: str, label: str) -> list[str]:
     return [path for _, path in sorted(found)]
 
 
+def latest(directory: str, label: str) -> str | None:
+    """The newest checkpoint of `label` that loads completely, or None."""
+    for path in reversed(list_checkpoints(directory, label)):
+        try:
+            load(path)
+            return path
+        except CheckpointError:
+            continue
+    return None
+
+
 def load(path: str) -> Checkpoint:
     """Reads a checkpoint; raises CheckpointError with the fix if it is missing or unreadable."""
     if not os.path.isfile(path):

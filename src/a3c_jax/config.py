@@ -58,6 +58,8 @@ class A3CConfig:
     """Frames between checkpoints; a final one is always written at the end."""
     keep_checkpoints: int = 3
     """How many of the newest checkpoints to keep."""
+    max_nonfinite_updates: int = 10
+    """Updates in a row whose loss or gradients are not finite (each skipped) before training stops."""
     run_dir: str = "runs"
     """Folder for each run's metrics CSV and TensorBoard events (`<run_dir>/<Game>_<arch>_<seed>`)."""
 
@@ -71,7 +73,8 @@ class A3CConfig:
         require(self.optimizer in OPTIMIZERS, "optimizer", " or ".join(OPTIMIZERS))
         require(isinstance(self.game, str) and self.game != "", "game", "a non-empty game name")
         for name in ("num_workers", "envs_per_worker", "t_max", "max_frames",
-                     "lstm_size", "checkpoint_every", "keep_checkpoints", "max_episode_frames"):
+                     "lstm_size", "checkpoint_every", "keep_checkpoints", "max_episode_frames",
+                     "max_nonfinite_updates"):
             require(int(getattr(self, name)) >= 1, name, "an integer >= 1")
         require(0.0 < self.gamma <= 1.0, "gamma", "in (0, 1]")
         require(0.0 <= self.gae_lambda <= 1.0, "gae_lambda", "in [0, 1]")

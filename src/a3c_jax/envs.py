@@ -14,6 +14,8 @@ import numpy as np
 ATARI_FRAME_SKIP = 4
 ATARI_STACK = 4
 
+ale_py.ALEInterface.setLoggerMode(ale_py.LoggerMode.Error)  # no banner on stderr for every env
+
 
 class UnknownGameError(ValueError):
     """A game name that is neither an ALE ROM nor a registered gymnasium id."""

@@ -10,6 +10,7 @@ import sys
 from a3c_jax import checkpoint
 from a3c_jax.envs import UnknownGameError
 from a3c_jax.evaluation import evaluate, results_record
+from a3c_jax.paths import UnwritablePathError, ensure_writable_dir
 
 
 def main(argv=None) -> int:
@@ -32,14 +33,14 @@ def main(argv=None) -> int:
             raise ValueError(f"--episodes {args.episodes} is invalid: play at least 1 episode")
         if args.game is None and args.load_file is None:
             raise ValueError("no game to play: pass --game NAME or --load_file CHECKPOINT")
-        for path in (args.results, args.gif):
+        for path, flag in ((args.results, "--results"), (args.gif, "--gif")):
             if path is not None:
-                _check_writable(path)
+                ensure_writable_dir(os.path.dirname(os.path.abspath(path)), flag)
         ckpt = checkpoint.load(args.load_file) if args.load_file else None
         game = args.game or ckpt.config.game
         result = evaluate(args.load_file, game, args.episodes, seed=args.seed, greedy=args.greedy,
                           gif_path=args.gif, sticky_actions=args.sticky_actions)
-    except (ValueError, UnknownGameError, checkpoint.CheckpointError) as error:
+    except (ValueError, UnknownGameError, checkpoint.CheckpointError, UnwritablePathError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     record = results_record(result, game, ckpt, args.greedy, args.seed)
@@ -57,18 +58,6 @@ def main(argv=None) -> int:
     if args.gif:
         print(f"gif: {args.gif}")
     return 0
-
-
-def _check_writable(path: str) -> None:
-    """Creates the parent folder and fails early, before any game is played, if it cannot be written."""
-    parent = os.path.dirname(os.path.abspath(path))
-    try:
-        os.makedirs(parent, exist_ok=True)
-    except OSError as error:
-        raise ValueError(f"cannot create folder {parent!r} for {path!r} ({error.strerror}): "
-                         f"pass a writable path") from None
-    if not os.access(parent, os.W_OK):
-        raise ValueError(f"folder {parent!r} is not writable: pass a writable path for {path!r}")
 
 
 if __name__ == "__main__":

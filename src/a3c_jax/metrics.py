@@ -8,7 +8,7 @@ import time
 import numpy as np
 
 CSV_FIELDS = ("frames", "wall_time", "episode_return", "episode_length", "policy_loss",
-              "value_loss", "entropy", "learning_rate", "updates")
+              "value_loss", "entropy", "learning_rate", "updates", "skipped_updates")
 
 
 class RunLog:
@@ -35,11 +35,11 @@ class RunLog:
             from tensorboardX import SummaryWriter
             self._tb = SummaryWriter(run_dir)
 
-    def episode(self, episode_return: float, length: int, frames: int, updates: int,
-                learning_rate: float, losses: dict) -> None:
+    def episode(self, episode_return: float, length: int, *, frames: int, updates: int,
+                skipped_updates: int, learning_rate: float, losses: dict) -> None:
         row = dict(frames=frames, wall_time=round(time.time() - self._start_time, 2),
                    episode_return=episode_return, episode_length=length, updates=updates,
-                   learning_rate=learning_rate,
+                   skipped_updates=skipped_updates, learning_rate=learning_rate,
                    **{k: float(losses[k]) if k in losses else "" for k in
                       ("policy_loss", "value_loss", "entropy")})
         with self._lock:
@@ -47,7 +47,7 @@ class RunLog:
             if self._writer is not None:
                 self._writer.writerow(row)
                 for key in ("episode_return", "episode_length", "policy_loss", "value_loss",
-                            "entropy", "learning_rate"):
+                            "entropy", "learning_rate", "skipped_updates"):
                     if row[key] != "":
                         self._tb.add_scalar(key, row[key], frames)
 

@@ -2,6 +2,7 @@
 import threading
 
 import jax
+import jax.numpy as jnp
 import optax
 
 
@@ -14,12 +15,14 @@ class SharedState:
 
     def __init__(self, params, optimizer: optax.GradientTransformation, opt_state=None,
                  frames: int = 0, updates: int = 0):
-        # Invariant: the lock is held whenever params, opt_state, frames or updates change.
+        # Invariant: the lock is held whenever params, opt_state or a counter changes.
         self._lock = threading.Lock()
         self.params = params
         self.opt_state = optimizer.init(params) if opt_state is None else opt_state
         self.frames = frames
         self.updates = updates
+        self.skipped_updates = 0  # gradients refused for being non-finite, in all
+        self.nonfinite_in_a_row = 0
 
         @jax.jit
         def apply_update(params, opt_state, grads):
@@ -34,7 +37,19 @@ class SharedState:
             self.params, self.opt_state = self._apply_update(self.params, self.opt_state, grads)
             self.frames += frames
             self.updates += 1
+            self.nonfinite_in_a_row = 0
             return self.updates
+
+    def skip(self, frames: int) -> int:
+        """Counts frames whose gradients were not finite, without updating; returns the run of such skips."""
+        with self._lock:
+            self.frames += frames
+            self.skipped_updates += 1
+            self.nonfinite_in_a_row += 1
+            return self.nonfinite_in_a_row
+
+    def params_are_finite(self) -> bool:
+        return all(bool(jnp.isfinite(leaf).all()) for leaf in jax.tree.leaves(self.params))
 
     def snapshot(self) -> dict:
         """A consistent copy of everything a checkpoint holds."""

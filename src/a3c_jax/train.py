@@ -14,7 +14,8 @@ import sys
 from a3c_jax import checkpoint
 from a3c_jax.config import A3CConfig, ConfigError
 from a3c_jax.envs import UnknownGameError, check_game, game_label
-from a3c_jax.trainer import train
+from a3c_jax.paths import UnwritablePathError
+from a3c_jax.trainer import WorkerFailed, train
 
 
 def field_docs(cls) -> dict:
@@ -66,12 +67,11 @@ def main(argv=None) -> int:
         label = game_label(config.game)
         resume_from = args.load_file
         if args.resume:
-            found = checkpoint.list_checkpoints(config.checkpoint_dir, label)
-            if not found:
+            resume_from = checkpoint.latest(config.checkpoint_dir, label)
+            if resume_from is None:
                 raise checkpoint.CheckpointError(
-                    f"--resume found no {label} checkpoint in {config.checkpoint_dir!r}: "
+                    f"--resume found no complete {label} checkpoint in {config.checkpoint_dir!r}: "
                     f"train without --resume first, or pass --checkpoint-dir")
-            resume_from = found[-1]
         if resume_from is not None:
             checkpoint.load(resume_from)
         log_dir = args.log_dir or os.path.join(config.run_dir, f"{label}_{config.arch}_seed{config.seed}")
@@ -79,15 +79,33 @@ def main(argv=None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print("config:", config.to_dict(), flush=True)
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    signal.signal(signal.SIGINT, _stop_gracefully)
+    signal.signal(signal.SIGTERM, _stop_gracefully)
     try:
         result = train(config, resume_from=resume_from, log_dir=log_dir)
-    except (ConfigError, checkpoint.CheckpointError) as error:
+    except (ConfigError, checkpoint.CheckpointError, UnwritablePathError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except WorkerFailed as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     print(f"{'interrupted' if result.interrupted else 'finished'} at {result.frames} frames; "
           f"checkpoint: {result.checkpoint}; metrics: {log_dir}", flush=True)
     return 0
+
+
+def _stop_gracefully(signum, frame):
+    """First Ctrl-C or SIGTERM: stop the workers and write a final checkpoint. A second: exit now."""
+    signal.signal(signal.SIGINT, _exit_now)
+    signal.signal(signal.SIGTERM, _exit_now)
+    print("\nstopping: writing a final checkpoint (press Ctrl-C again to quit at once)",
+          file=sys.stderr, flush=True)
+    raise KeyboardInterrupt
+
+
+def _exit_now(signum, frame):
+    # Checkpoints are renamed into place whole, so quitting mid-write loses only the one in progress.
+    os._exit(130)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from a3c_jax.envs import check_game, frames_per_step, game_label, make_env, make
 from a3c_jax.metrics import RunLog
 from a3c_jax.networks import make_networks
 from a3c_jax.optim import learning_rate_schedule, make_optimizer
+from a3c_jax.paths import ensure_writable_dir
 from a3c_jax.shared import SharedState
 from a3c_jax.worker import Worker, make_grad_fn
 
@@ -65,6 +66,9 @@ def train(config: A3CConfig, env_fn=None, *, resume_from: str | None = None,
         params = serialization.from_state_dict(params, ckpt.params)
         opt_state = serialization.from_state_dict(opt_state, ckpt.opt_state)
         frames, updates = ckpt.frames, ckpt.updates
+    ensure_writable_dir(config.checkpoint_dir, "--checkpoint-dir")
+    if log_dir is not None:
+        ensure_writable_dir(log_dir, "--run-dir or --log-dir")
     shared = SharedState(params, optimizer, opt_state, frames, updates)
     schedule = learning_rate_schedule(config, frames_per_update)
 
@@ -80,8 +84,9 @@ def train(config: A3CConfig, env_fn=None, *, resume_from: str | None = None,
     workers = []
 
     def on_episode(episode_return, length):
-        run_log.episode(episode_return, length, shared.frames, shared.updates,
-                        float(schedule(shared.updates)), workers[0].metrics if workers else {})
+        run_log.episode(episode_return, length, frames=shared.frames, updates=shared.updates,
+                        skipped_updates=shared.skipped_updates,
+                        learning_rate=float(schedule(shared.updates)), losses=workers[0].metrics)
 
     grad_fn = make_grad_fn(networks, config)
     workers.extend(Worker(rank, shared, networks, grad_fn, env, config, frames_per_env_step, stop,
@@ -98,7 +103,7 @@ def train(config: A3CConfig, env_fn=None, *, resume_from: str | None = None,
             if shared.frames >= next_checkpoint and not stop.is_set():
                 path = save()
                 next_checkpoint = (shared.frames // config.checkpoint_every + 1) * config.checkpoint_every
-            if time.time() >= next_progress:
+            if progress_every and time.time() >= next_progress:
                 run_log.show_progress(shared.frames)
                 next_progress += progress_every
     except KeyboardInterrupt:
@@ -110,7 +115,10 @@ def train(config: A3CConfig, env_fn=None, *, resume_from: str | None = None,
         run_log.close()
     errors = [worker.error for worker in workers if worker.error]
     if errors:
-        raise WorkerFailed(f"a worker failed, training stopped:\n{errors[0]}")
+        if shared.params_are_finite():
+            path = save()
+        kept = f"last checkpoint: {path}" if path else "no checkpoint was written"
+        raise WorkerFailed(f"training stopped, {kept}; a worker failed: {errors[0]}")
     path = save()
     if progress_every:
         run_log.show_progress(shared.frames, final=True)

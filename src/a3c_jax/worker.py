@@ -29,7 +29,10 @@ class Trajectory(NamedTuple):
 
 
 def make_grad_fn(networks: A3CNetworks, config: A3CConfig) -> Callable:
-    """Jitted (params, Trajectory) -> (grads, metrics); the loss is summed over T, averaged over B."""
+    """Jitted (params, Trajectory) -> (grads, metrics); the loss is summed over T, averaged over B.
+
+    metrics["finite"] is False when the loss or any gradient is NaN or infinite.
+    """
 
     def loss_fn(params, traj: Trajectory):
         logits, values, _ = networks.unroll(params, traj.obs, traj.carry, traj.reset)  # [T+1, B, A], [T+1, B]
@@ -49,7 +52,18 @@ def make_grad_fn(networks: A3CNetworks, config: A3CConfig) -> Callable:
         loss = policy + config.value_coef * value - config.entropy_beta * entropy
         return loss, dict(loss=loss, policy_loss=policy, value_loss=value, entropy=entropy)
 
-    return jax.jit(jax.grad(loss_fn, has_aux=True))
+    def grad_fn(params, traj: Trajectory):
+        grads, metrics = jax.grad(loss_fn, has_aux=True)(params, traj)
+        finite = jnp.isfinite(metrics["loss"])
+        for leaf in jax.tree.leaves(grads):
+            finite &= jnp.isfinite(leaf).all()
+        return grads, dict(metrics, finite=finite)
+
+    return jax.jit(grad_fn)
+
+
+class NonFiniteError(RuntimeError):
+    """Too many updates in a row had a non-finite loss or gradients."""
 
 
 class Worker(threading.Thread):
@@ -71,6 +85,9 @@ class Worker(threading.Thread):
     def run(self):
         try:
             self._loop()
+        except NonFiniteError as error:
+            self.error = str(error)
+            self.stop.set()
         except BaseException:
             self.error = traceback.format_exc()
             self.stop.set()
@@ -88,7 +105,12 @@ class Worker(threading.Thread):
             params = self.shared.params
             traj, obs, carry, reset, key = self._rollout(params, obs, carry, reset, key)
             grads, self.metrics = self.grad_fn(params, traj)
-            self.shared.apply(grads, self.frames_per_update)
+            if bool(self.metrics["finite"]):
+                self.shared.apply(grads, self.frames_per_update)
+            elif self.shared.skip(self.frames_per_update) >= config.max_nonfinite_updates:
+                raise NonFiniteError(
+                    f"{config.max_nonfinite_updates} updates in a row had a non-finite loss or "
+                    f"gradients (each was skipped): lower --learning-rate or check the rewards")
 
     def _rollout(self, params, obs, carry, reset, key):
         """t_max steps with fixed params; returns the Trajectory and the state to continue from."""
