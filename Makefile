@@ -6,7 +6,7 @@ GAME ?= Pong
 ARGS ?=
 RUN ?= runs/$(GAME)_ff_seed0
 
-.PHONY: install test train evaluate plot clean
+.PHONY: install test train evaluate plot bench clean
 
 $(VENV)/installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,3 +30,7 @@ plot: install
 
 clean:
 	rm -rf $(VENV)
+
+BENCH_ARGS ?=
+bench: install
+	$(PY) experiments/bench.py $(BENCH_ARGS)

@@ -49,6 +49,7 @@ def shared_adam(learning_rate: ScalarOrSchedule, b1: float = 0.9, b2: float = 0.
 def learning_rate_schedule(config: A3CConfig, frames_per_update: int) -> optax.Schedule:
     """config.learning_rate annealed linearly to 0 at config.max_frames, as a function of updates."""
     updates_to_zero = max(1, math.ceil(config.max_frames / frames_per_update))
+    updates_to_zero = min(updates_to_zero, 2**31 - 1)  # the update count is an int32
     return optax.linear_schedule(config.learning_rate, 0.0, updates_to_zero)
 
 

@@ -1,5 +1,6 @@
 """SharedState: the one mutable object that all workers update."""
 import threading
+import time
 
 import jax
 import jax.numpy as jnp
@@ -23,6 +24,7 @@ class SharedState:
         self.updates = updates
         self.skipped_updates = 0  # gradients refused for being non-finite, in all
         self.nonfinite_in_a_row = 0
+        self.lock_wait_seconds = 0.0  # time workers spent waiting for the lock in apply
 
         @jax.jit
         def apply_update(params, opt_state, grads):
@@ -33,7 +35,9 @@ class SharedState:
 
     def apply(self, grads, frames: int) -> int:
         """Applies one worker's gradients and counts its frames; returns this update's number (1, 2, ...)."""
+        start = time.perf_counter()
         with self._lock:
+            self.lock_wait_seconds += time.perf_counter() - start
             self.params, self.opt_state = self._apply_update(self.params, self.opt_state, grads)
             self.frames += frames
             self.updates += 1

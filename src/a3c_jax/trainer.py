@@ -32,15 +32,42 @@ class WorkerFailed(RuntimeError):
     """A worker thread raised; the message holds its traceback."""
 
 
-def train(config: A3CConfig, env_fn=None, *, resume_from: str | None = None,
-          log_dir: str | None = None, progress_every: float = 10.0) -> TrainResult:
-    """Trains until config.max_frames frames and returns the final checkpoint.
+@dataclass
+class TrainingRun:
+    """One run's shared state, workers and outputs, ready to start: made by prepare_run."""
 
-    env_fn(seed) -> gymnasium.Env with discrete actions replaces the configured game
-    (config.game then only names the checkpoints). resume_from continues a checkpoint:
-    its frames, updates and shared optimizer statistics. Ctrl-C stops the workers and
-    still writes the final checkpoint.
-    """
+    config: A3CConfig
+    label: str
+    shared: SharedState
+    workers: list
+    stop: threading.Event
+    run_log: RunLog
+    num_actions: int
+    obs_shape: tuple
+
+    def save(self) -> str:
+        """Writes a checkpoint of the current state; returns its path."""
+        state = self.shared.snapshot()
+        return checkpoint.save(self.config.checkpoint_dir, self.label, config=self.config,
+                               params=state["params"], opt_state=state["opt_state"],
+                               frames=state["frames"], updates=state["updates"],
+                               num_actions=self.num_actions, obs_shape=self.obs_shape,
+                               keep=self.config.keep_checkpoints)
+
+    def start(self) -> None:
+        for worker in self.workers:
+            worker.start()
+
+    def stop_and_join(self) -> None:
+        self.stop.set()
+        for worker in self.workers:
+            worker.join()
+        self.run_log.close()
+
+
+def prepare_run(config: A3CConfig, env_fn=None, *, resume_from: str | None = None,
+                log_dir: str | None = None) -> TrainingRun:
+    """Builds envs, networks, the shared state (fresh or from a checkpoint) and the workers."""
     if env_fn is None:
         check_game(config.game)
     label = game_label(config.game)
@@ -53,7 +80,8 @@ def train(config: A3CConfig, env_fn=None, *, resume_from: str | None = None,
     if not isinstance(action_space, gym.spaces.Discrete):
         raise ConfigError(f"A3C needs discrete actions, the env has {action_space}: "
                           f"wrap it to a gymnasium.spaces.Discrete action space")
-    networks = make_networks(obs_space.shape, obs_space.dtype, int(action_space.n), config.arch,
+    num_actions = int(action_space.n)
+    networks = make_networks(obs_space.shape, obs_space.dtype, num_actions, config.arch,
                              config.lstm_size)
     frames_per_update = config.t_max * config.envs_per_worker * frames_per_env_step
     optimizer = make_optimizer(config, frames_per_update)
@@ -61,7 +89,7 @@ def train(config: A3CConfig, env_fn=None, *, resume_from: str | None = None,
     opt_state, frames, updates = optimizer.init(params), 0, 0
     if resume_from is not None:
         ckpt = checkpoint.load(resume_from)
-        checkpoint.check_compatible(ckpt, arch=config.arch, num_actions=int(action_space.n),
+        checkpoint.check_compatible(ckpt, arch=config.arch, num_actions=num_actions,
                                     obs_shape=obs_space.shape, label=label)
         params = serialization.from_state_dict(params, ckpt.params)
         opt_state = serialization.from_state_dict(opt_state, ckpt.opt_state)
@@ -71,14 +99,6 @@ def train(config: A3CConfig, env_fn=None, *, resume_from: str | None = None,
         ensure_writable_dir(log_dir, "--run-dir or --log-dir")
     shared = SharedState(params, optimizer, opt_state, frames, updates)
     schedule = learning_rate_schedule(config, frames_per_update)
-
-    def save():
-        state = shared.snapshot()
-        return checkpoint.save(config.checkpoint_dir, label, config=config, params=state["params"],
-                               opt_state=state["opt_state"], frames=state["frames"],
-                               updates=state["updates"], num_actions=int(action_space.n),
-                               obs_shape=obs_space.shape, keep=config.keep_checkpoints)
-
     run_log = RunLog(log_dir, config.max_frames, start_frames=frames)
     stop = threading.Event()
     workers = []
@@ -91,38 +111,48 @@ def train(config: A3CConfig, env_fn=None, *, resume_from: str | None = None,
     grad_fn = make_grad_fn(networks, config)
     workers.extend(Worker(rank, shared, networks, grad_fn, env, config, frames_per_env_step, stop,
                           on_episode) for rank, env in enumerate(envs))
-    next_checkpoint = (frames // config.checkpoint_every + 1) * config.checkpoint_every
+    return TrainingRun(config, label, shared, workers, stop, run_log, num_actions,
+                       tuple(obs_space.shape))
+
+
+def train(config: A3CConfig, env_fn=None, *, resume_from: str | None = None,
+          log_dir: str | None = None, progress_every: float = 10.0) -> TrainResult:
+    """Trains until config.max_frames frames and returns the final checkpoint.
+
+    env_fn(seed) -> gymnasium.Env with discrete actions replaces the configured game
+    (config.game then only names the checkpoints). resume_from continues a checkpoint:
+    its frames, updates and shared optimizer statistics. Ctrl-C stops the workers and
+    still writes the final checkpoint. progress_every: seconds between progress lines (0: none).
+    """
+    run = prepare_run(config, env_fn, resume_from=resume_from, log_dir=log_dir)
+    shared, every = run.shared, config.checkpoint_every
+    next_checkpoint = (shared.frames // every + 1) * every
     next_progress = time.time() + progress_every
-    interrupted = False
-    path = None
+    interrupted, path = False, None
     try:
-        for worker in workers:
-            worker.start()
-        while any(worker.is_alive() for worker in workers):
+        run.start()
+        while any(worker.is_alive() for worker in run.workers):
             time.sleep(0.05)
-            if shared.frames >= next_checkpoint and not stop.is_set():
-                path = save()
-                next_checkpoint = (shared.frames // config.checkpoint_every + 1) * config.checkpoint_every
+            if shared.frames >= next_checkpoint and not run.stop.is_set():
+                path = run.save()
+                next_checkpoint = (shared.frames // every + 1) * every
             if progress_every and time.time() >= next_progress:
-                run_log.show_progress(shared.frames)
+                run.run_log.show_progress(shared.frames)
                 next_progress += progress_every
     except KeyboardInterrupt:
         interrupted = True
     finally:
-        stop.set()
-        for worker in workers:
-            worker.join()
-        run_log.close()
-    errors = [worker.error for worker in workers if worker.error]
+        run.stop_and_join()
+    errors = [worker.error for worker in run.workers if worker.error]
     if errors:
         if shared.params_are_finite():
-            path = save()
+            path = run.save()
         kept = f"last checkpoint: {path}" if path else "no checkpoint was written"
         raise WorkerFailed(f"training stopped, {kept}; a worker failed: {errors[0]}")
-    path = save()
+    path = run.save()
     if progress_every:
-        run_log.show_progress(shared.frames, final=True)
-    return TrainResult(path, shared.frames, shared.updates, list(run_log.returns), interrupted)
+        run.run_log.show_progress(shared.frames, final=True)
+    return TrainResult(path, shared.frames, shared.updates, list(run.run_log.returns), interrupted)
 
 
 def _make_training_env(config: A3CConfig, env_fn, seed: int) -> gym.Env:

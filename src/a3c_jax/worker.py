@@ -1,5 +1,6 @@
 """One actor-learner thread: read the newest params, roll out t_max steps, compute gradients, apply."""
 import threading
+import time
 import traceback
 from typing import Any, Callable, NamedTuple
 
@@ -81,6 +82,7 @@ class Worker(threading.Thread):
         self.frames_per_update = config.t_max * env.num_envs * frames_per_step
         self.metrics: dict = {}
         self.error: str | None = None
+        self.seconds = {"env": 0.0, "act": 0.0, "grad": 0.0}  # where this thread's time went
 
     def run(self):
         try:
@@ -104,8 +106,11 @@ class Worker(threading.Thread):
         while not self.stop.is_set() and self.shared.frames < config.max_frames:
             params = self.shared.params
             traj, obs, carry, reset, key = self._rollout(params, obs, carry, reset, key)
+            start = time.perf_counter()
             grads, self.metrics = self.grad_fn(params, traj)
-            if bool(self.metrics["finite"]):
+            finite = bool(self.metrics["finite"])  # waits for the gradients
+            self.seconds["grad"] += time.perf_counter() - start
+            if finite:
                 self.shared.apply(grads, self.frames_per_update)
             elif self.shared.skip(self.frames_per_update) >= config.max_nonfinite_updates:
                 raise NonFiniteError(
@@ -121,10 +126,15 @@ class Worker(threading.Thread):
         reward_buf = np.empty((t_max, env.num_envs), np.float32)
         carry_0 = carry
         obs_buf[0], reset_buf[0] = obs, reset
+        seconds = self.seconds
         for t in range(t_max):
+            start = time.perf_counter()
             action, carry, key = self.networks.act(params, obs, carry, reset, key)
             action = np.asarray(action)
+            acted = time.perf_counter()
             obs, reward, terminated, truncated, info = env.step(action)
+            seconds["act"] += acted - start
+            seconds["env"] += time.perf_counter() - acted
             reset = terminated | truncated
             obs_buf[t + 1], reset_buf[t + 1] = obs, reset
             action_buf[t], reward_buf[t] = action, reward
