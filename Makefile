@@ -6,7 +6,7 @@ GAME ?= Pong
 ARGS ?=
 RUN ?= runs/$(GAME)_ff_seed0
 
-.PHONY: install test train evaluate plot bench clean
+.PHONY: install test train evaluate plot bench pong clean
 
 $(VENV)/installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,3 +34,10 @@ clean:
 BENCH_ARGS ?=
 bench: install
 	$(PY) experiments/bench.py $(BENCH_ARGS)
+
+# The Pong learning run, in the background (about 90 minutes): see experiments/pong.py.
+PONG_ARGS ?= --rmsprop-eps 1e-5 --max-frames 40000000
+pong: install
+	mkdir -p experiments/results
+	nohup $(PY) experiments/pong.py -- $(PONG_ARGS) > experiments/results/pong.log 2>&1 &
+	@echo "training Pong in the background: tail -f experiments/results/pong.log"

@@ -5,11 +5,13 @@ RecordEpisodeStatistics sits below any life-loss or reward-clipping wrapper, so
 `info["episode"]["r"]` is the unclipped score of a real episode (a whole game on Atari).
 """
 import difflib
+import os
 import re
 
 import ale_py
 import gymnasium as gym
 import numpy as np
+from ale_py.vector_env import AtariVectorEnv
 
 ATARI_FRAME_SKIP = 4
 ATARI_STACK = 4
@@ -186,6 +188,51 @@ def make_env(game: str, *, training: bool = True, sticky_actions: bool = False,
                               max_episode_frames=max_episode_frames, render=render)
     env = gym.make(game, **({"render_mode": "rgb_array"} if render else {}))
     return gym.wrappers.RecordEpisodeStatistics(env)
+
+
+class AtariTrainingVectorEnv(gym.vector.VectorWrapper):
+    """B training games on ale-py's C++ vector env, which runs the emulator and the paper's
+    preprocessing in its own threads without holding the GIL.
+
+    The same protocol as make_atari_env(training=True): [B, 4, 84, 84] uint8, up to 30
+    no-ops and FIRE at reset, rewards clipped to [-1, 1], a lost life ends the training
+    episode while the game goes on. Whole-game unclipped scores are reported the way
+    gymnasium's vector envs report RecordEpisodeStatistics: info["final_info"]["episode"].
+    """
+
+    def __init__(self, game: str, num_envs: int, *, sticky_actions: bool = False,
+                 max_episode_frames: int = 108_000):
+        super().__init__(AtariVectorEnv(
+            atari_rom_id(game), num_envs, num_threads=min(num_envs, os.cpu_count() or 1),
+            autoreset_mode=gym.vector.AutoresetMode.SAME_STEP, life_loss_info=True,
+            reward_clipping=False, noop_max=30, use_fire_reset=True, frameskip=ATARI_FRAME_SKIP,
+            stack_num=ATARI_STACK, repeat_action_probability=0.25 if sticky_actions else 0.0,
+            max_num_frames_per_episode=max_episode_frames))
+        self._lives = np.zeros(num_envs, np.int64)
+        self._score = np.zeros(num_envs, np.float64)
+        self._length = np.zeros(num_envs, np.int64)
+
+    def reset(self, *, seed=None, options=None):
+        if isinstance(seed, (list, tuple)):
+            seed = seed[0]
+        obs, info = self.env.reset(seed=seed, options=options)
+        self._lives[:] = info["lives"]
+        self._score[:], self._length[:] = 0.0, 0
+        return obs, info
+
+    def step(self, actions):
+        obs, reward, terminated, truncated, info = self.env.step(actions)
+        self._score += reward
+        self._length += 1
+        lives = info["lives"]  # after an autoreset: the new game's lives
+        life_lost = terminated & (lives > 0) & (lives < self._lives)
+        game_over = (terminated | truncated) & ~life_lost
+        if game_over.any():
+            info["final_info"] = {"episode": {"r": self._score.copy(), "l": self._length.copy()},
+                                  "_episode": game_over}
+            self._score[game_over], self._length[game_over] = 0.0, 0
+        self._lives[:] = lives
+        return obs, np.clip(reward, -1.0, 1.0).astype(np.float32), terminated, truncated, info
 
 
 def make_vector_env(env_fns) -> gym.vector.VectorEnv:

@@ -10,7 +10,8 @@ from flax import serialization
 
 from a3c_jax import checkpoint
 from a3c_jax.config import A3CConfig, ConfigError
-from a3c_jax.envs import check_game, frames_per_step, game_label, make_env, make_vector_env
+from a3c_jax.envs import (AtariTrainingVectorEnv, check_game, frames_per_step, game_label,
+                          is_atari, make_env, make_vector_env)
 from a3c_jax.metrics import RunLog
 from a3c_jax.networks import make_networks
 from a3c_jax.optim import learning_rate_schedule, make_optimizer
@@ -72,10 +73,7 @@ def prepare_run(config: A3CConfig, env_fn=None, *, resume_from: str | None = Non
         check_game(config.game)
     label = game_label(config.game)
     frames_per_env_step = 1 if env_fn is not None else frames_per_step(config.game)
-    envs = [make_vector_env([functools.partial(_make_training_env, config, env_fn,
-                                               (config.seed + rank) * 1000 + i)
-                             for i in range(config.envs_per_worker)])
-            for rank in range(config.num_workers)]
+    envs = [_make_worker_envs(config, env_fn, rank) for rank in range(config.num_workers)]
     obs_space, action_space = envs[0].single_observation_space, envs[0].single_action_space
     if not isinstance(action_space, gym.spaces.Discrete):
         raise ConfigError(f"A3C needs discrete actions, the env has {action_space}: "
@@ -98,7 +96,8 @@ def prepare_run(config: A3CConfig, env_fn=None, *, resume_from: str | None = Non
     if log_dir is not None:
         ensure_writable_dir(log_dir, "--run-dir or --log-dir")
     shared = SharedState(params, optimizer, opt_state, frames, updates)
-    schedule = learning_rate_schedule(config, frames_per_update)
+    schedule = jax.jit(learning_rate_schedule(config, frames_per_update))
+    schedule(0)  # compile now, not when the first episode ends
     run_log = RunLog(log_dir, config.max_frames, start_frames=frames)
     stop = threading.Event()
     workers = []
@@ -155,10 +154,20 @@ def train(config: A3CConfig, env_fn=None, *, resume_from: str | None = None,
     return TrainResult(path, shared.frames, shared.updates, list(run.run_log.returns), interrupted)
 
 
+def _make_worker_envs(config: A3CConfig, env_fn, rank: int) -> gym.vector.VectorEnv:
+    """One worker's batch of envs: ale-py's C++ vector env for Atari games, else gymnasium's."""
+    if env_fn is None and is_atari(config.game):
+        return AtariTrainingVectorEnv(config.game, config.envs_per_worker,
+                                      sticky_actions=config.sticky_actions,
+                                      max_episode_frames=config.max_episode_frames)
+    return make_vector_env([functools.partial(_make_training_env, config, env_fn,
+                                              (config.seed + rank) * 1000 + i)
+                            for i in range(config.envs_per_worker)])
+
+
 def _make_training_env(config: A3CConfig, env_fn, seed: int) -> gym.Env:
     if env_fn is None:
-        return make_env(config.game, training=True, sticky_actions=config.sticky_actions,
-                        max_episode_frames=config.max_episode_frames)
+        return make_env(config.game, training=True)
     env = env_fn(seed)
     has_stats = any(isinstance(w, gym.wrappers.RecordEpisodeStatistics) for w in _wrappers(env))
     return env if has_stats else gym.wrappers.RecordEpisodeStatistics(env)
