@@ -46,6 +46,7 @@ class RunLog:
             self.returns.append(episode_return)
             if self._writer is not None:
                 self._writer.writerow(row)
+                self._csv.flush()  # readable while training runs, and kept if it is killed
                 for key in ("episode_return", "episode_length", "policy_loss", "value_loss",
                             "entropy", "learning_rate", "skipped_updates"):
                     if row[key] != "":
