@@ -131,9 +131,10 @@ def check_game(game: str) -> None:
         return
     key = game.split("/")[-1].lower()
     key = re.sub(r"(noframeskip|deterministic)?(-v\d+)?$", "", key)
-    roms = _rom_ids()
-    close = difflib.get_close_matches(key, roms + [r.replace("_", "") for r in roms], n=3, cutoff=0.5)
-    hint = f"closest ALE games: {', '.join(dict.fromkeys(close))}" if close else \
+    by_key = {rom.replace("_", ""): rom for rom in _rom_ids()} | {rom: rom for rom in _rom_ids()}
+    close = [by_key[k] for k in difflib.get_close_matches(key, list(by_key), n=5, cutoff=0.5)]
+    close = list(dict.fromkeys(close))[:3]
+    hint = f"closest ALE games: {', '.join(close)}" if close else \
         "see ale_py.roms.get_all_rom_ids() for the ALE games"
     raise UnknownGameError(
         f"unknown game {game!r}: {hint} (a registered gymnasium id such as CartPole-v1 also works)")

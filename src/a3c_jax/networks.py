@@ -72,8 +72,6 @@ class A3CNetworks:
     """Pure functions around one ActorCritic; `act` is jitted and samples inside JAX."""
 
     module: ActorCritic
-    obs_shape: tuple
-    obs_dtype: Any
     init: Callable[[jax.Array], Params]
     initial_carry: Callable[[int], Carry]
     act: Callable  # (params, obs [B, ...], carry, reset [B], key, greedy=False) -> action [B], carry, key
@@ -116,4 +114,4 @@ def make_networks(obs_shape, obs_dtype, num_actions: int, arch: str = "ff",
         logits, value = module.apply(params, features, method=ActorCritic.heads)
         return logits, value, carry
 
-    return A3CNetworks(module, tuple(obs_shape), obs_dtype, init, initial_carry, act, unroll)
+    return A3CNetworks(module, init, initial_carry, act, unroll)
