@@ -36,7 +36,7 @@ bench: install
 	$(PY) experiments/bench.py $(BENCH_ARGS)
 
 # The Pong learning run, in the background (about 90 minutes): see experiments/pong.py.
-PONG_ARGS ?= --rmsprop-eps 1e-5 --max-frames 40000000
+PONG_ARGS ?= --max-frames 40000000
 pong: install
 	mkdir -p experiments/results
 	nohup $(PY) experiments/pong.py -- $(PONG_ARGS) > experiments/results/pong.log 2>&1 &

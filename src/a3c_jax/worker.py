@@ -30,7 +30,11 @@ class Trajectory(NamedTuple):
 
 
 def make_grad_fn(networks: A3CNetworks, config: A3CConfig) -> Callable:
-    """Jitted (params, Trajectory) -> (grads, metrics); the loss is summed over T, averaged over B.
+    """Jitted (params, Trajectory) -> (grads, metrics); the loss is summed over T and over B.
+
+    Summing over the B envs makes one update carry the gradients of B paper-style
+    one-env rollouts, so the shared RMSProp statistics keep the paper's scale and its
+    eps = 0.1 (averaging shrank g until eps dominated and learning stalled).
 
     metrics["finite"] is False when the loss or any gradient is NaN or infinite.
     """
@@ -49,7 +53,7 @@ def make_grad_fn(networks: A3CNetworks, config: A3CConfig) -> Callable:
             returns = advantages + values_tm1
         policy, value, entropy = jax.vmap(a3c_loss_terms, in_axes=1)(
             logits[:-1], traj.action, advantages, values_tm1, returns)  # each [B]
-        policy, value, entropy = policy.mean(), value.mean(), entropy.mean()
+        policy, value, entropy = policy.sum(), value.sum(), entropy.sum()
         loss = policy + config.value_coef * value - config.entropy_beta * entropy
         return loss, dict(loss=loss, policy_loss=policy, value_loss=value, entropy=entropy)
 
