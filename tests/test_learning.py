@@ -1,4 +1,5 @@
 """Learning is proven on tasks a random (or memoryless) policy cannot pass."""
+import gymnasium as gym
 import numpy as np
 
 import a3c_jax
@@ -6,6 +7,40 @@ from a3c_jax import A3CConfig
 
 CARTPOLE_FRAMES = 150_000
 MEMORY_FRAMES = 60_000
+CATCH_FRAMES = 60_000
+
+
+class PixelCatch(gym.Env):
+    """bsuite's Catch drawn as a [1, 84, 84] uint8 image: catch a falling ball with a paddle.
+
+    The ball falls 9 rows from a random one of 5 columns; the paddle moves left, stays or
+    moves right. +1 for a catch, -1 for a miss: random play averages about -0.6.
+    """
+
+    rows, cols = 10, 5
+
+    def __init__(self):
+        self.observation_space = gym.spaces.Box(0, 255, (1, 84, 84), np.uint8)
+        self.action_space = gym.spaces.Discrete(3)
+
+    def _obs(self):
+        image = np.zeros((1, 84, 84), np.uint8)
+        image[0, self.ball_row * 8:(self.ball_row + 1) * 8, self.ball_col * 16:(self.ball_col + 1) * 16] = 255
+        image[0, 72:80, self.paddle * 16:(self.paddle + 1) * 16] = 255
+        return image
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.ball_row, self.ball_col = 0, int(self.np_random.integers(self.cols))
+        self.paddle = self.cols // 2
+        return self._obs(), {}
+
+    def step(self, action):
+        self.paddle = int(np.clip(self.paddle + int(action) - 1, 0, self.cols - 1))
+        self.ball_row += 1
+        if self.ball_row == self.rows - 1:
+            return self._obs(), 1.0 if self.paddle == self.ball_col else -1.0, True, False, {}
+        return self._obs(), 0.0, False, False, {}
 
 
 def test_ff_agent_learns_cartpole(tmp_path):
@@ -15,6 +50,16 @@ def test_ff_agent_learns_cartpole(tmp_path):
                        checkpoint_dir=str(tmp_path), checkpoint_every=CARTPOLE_FRAMES)
     result = a3c_jax.train(config, progress_every=0)
     assert np.mean(result.episode_returns[-20:]) >= 300
+
+
+def test_paper_network_learns_from_pixels_with_the_default_config(tmp_path):
+    # the Atari path: conv torso on uint8 images, default optimizer settings (lr 7e-4, eps 0.1)
+    config = A3CConfig(game="PixelCatch", max_frames=CATCH_FRAMES, checkpoint_dir=str(tmp_path),
+                       checkpoint_every=CATCH_FRAMES)
+    result = a3c_jax.train(config, env_fn=lambda seed: PixelCatch(), progress_every=0)
+    returns = np.asarray(result.episode_returns)
+    assert returns[:200].mean() < 0.0  # it starts near random (about -0.6)
+    assert returns[-200:].mean() >= 0.5
 
 
 def memory_success(tmp_path, arch):
