@@ -7,6 +7,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from a3c_jax.conv import StridedConv
+
 Params = Any
 Carry = Any  # (c, h), each [B, lstm_size], for the LSTM; () for the FF agent
 
@@ -26,8 +28,8 @@ class ActorCritic(nn.Module):
     lstm_size: int = 256
 
     def setup(self):
-        self.conv1 = nn.Conv(16, (8, 8), (4, 4), padding="VALID", kernel_init=glorot)
-        self.conv2 = nn.Conv(32, (4, 4), (2, 2), padding="VALID", kernel_init=glorot)
+        self.conv1 = StridedConv(16, 8, kernel_init=glorot)  # 8x8, stride 4
+        self.conv2 = StridedConv(32, 4, kernel_init=glorot)  # 4x4, stride 2
         self.dense = nn.Dense(256, kernel_init=glorot)
         self.mlp = [nn.Dense(64, kernel_init=glorot), nn.Dense(64, kernel_init=glorot)]
         if self.arch == "lstm":
