@@ -33,8 +33,8 @@ def make_grad_fn(networks: A3CNetworks, config: A3CConfig) -> Callable:
     """Jitted (params, Trajectory) -> (grads, metrics); the loss is summed over T and over B.
 
     Summing over the B envs makes one update carry the gradients of B paper-style
-    one-env rollouts, so the shared RMSProp statistics keep the paper's scale and its
-    eps = 0.1 (averaging shrank g until eps dominated and learning stalled).
+    one-env rollouts. With the paper's eps = 0.1 the RMSProp statistics stay below eps
+    for almost every weight, so averaging would make each update B times smaller.
 
     metrics["finite"] is False when the loss or any gradient is NaN or infinite.
     """
