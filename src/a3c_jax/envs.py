@@ -131,7 +131,8 @@ def check_game(game: str) -> None:
         return
     key = game.split("/")[-1].lower()
     key = re.sub(r"(noframeskip|deterministic)?(-v\d+)?$", "", key)
-    by_key = {rom.replace("_", ""): rom for rom in _rom_ids()} | {rom: rom for rom in _rom_ids()}
+    roms = _rom_ids()
+    by_key = {rom.replace("_", ""): rom for rom in roms} | {rom: rom for rom in roms}
     close = [by_key[k] for k in difflib.get_close_matches(key, list(by_key), n=5, cutoff=0.5)]
     close = list(dict.fromkeys(close))[:3]
     hint = f"closest ALE games: {', '.join(close)}" if close else \

@@ -67,13 +67,13 @@ def main(argv=None) -> int:
         label = game_label(config.game)
         resume_from = args.load_file
         if args.resume:
-            resume_from = checkpoint.latest(config.checkpoint_dir, label)
+            resume_from = checkpoint.latest(config.checkpoint_dir, label)  # loads it to check it
             if resume_from is None:
                 raise checkpoint.CheckpointError(
                     f"--resume found no complete {label} checkpoint in {config.checkpoint_dir!r}: "
                     f"train without --resume first, or pass --checkpoint-dir")
-        if resume_from is not None:
-            checkpoint.load(resume_from)
+        elif resume_from is not None:
+            checkpoint.load(resume_from)  # a missing or broken file fails here, before any work
         log_dir = args.log_dir or os.path.join(config.run_dir, f"{label}_{config.arch}_seed{config.seed}")
     except (ConfigError, UnknownGameError, checkpoint.CheckpointError) as error:
         print(f"error: {error}", file=sys.stderr)
