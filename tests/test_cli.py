@@ -68,3 +68,11 @@ def test_random_agent_evaluation_and_bad_input(tmp_path):
     bad = run("a3c_jax.train", "--game", "Pong", "--t-max", "0", cwd=tmp_path)
     assert bad.returncode == 2 and "t_max" in bad.stderr
     assert not (tmp_path / "checkpoints").exists()
+
+
+def test_every_command_prints_its_help(tmp_path):
+    for module in ("a3c_jax.train", "a3c_jax.evaluate", "a3c_jax.plot"):
+        result = run(module, "--help", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert "usage: " in result.stdout and "--" in result.stdout
+    assert "6% of the fastest" in run("a3c_jax.train", "--help", cwd=tmp_path).stdout

@@ -26,7 +26,7 @@ def field_docs(cls) -> dict:
     for node, following in zip(body, body[1:]):
         if (isinstance(node, ast.AnnAssign) and isinstance(following, ast.Expr)
                 and isinstance(following.value, ast.Constant)):
-            docs[node.target.id] = following.value.value
+            docs[node.target.id] = following.value.value.replace("%", "%%")  # argparse formats help
     return docs
 
 
