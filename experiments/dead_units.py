@@ -11,21 +11,19 @@ import argparse
 
 import flax.linen as nn
 import jax
-import jax.numpy as jnp
 import numpy as np
 from flax import serialization
 
 from a3c_jax import checkpoint
 from a3c_jax.envs import AtariTrainingVectorEnv
-from a3c_jax.networks import ActorCritic, make_networks
+from a3c_jax.networks import ActorCritic, centred_frames, make_networks
 
 NUM_ENVS, BURN_IN, FRAMES = 8, 300, 20
 
 
 def torso_activations(module: ActorCritic, obs):
     """obs [N, 4, 84, 84] uint8 -> conv1 [N, 20, 20, 16], conv2 [N, 9, 9, 32], dense [N, 256]."""
-    x = jnp.transpose(obs.astype(jnp.float32) / 255.0, (0, 2, 3, 1))
-    conv1 = nn.relu(module.conv1(x))
+    conv1 = nn.relu(module.conv1(centred_frames(obs)))
     conv2 = nn.relu(module.conv2(conv1))
     return conv1, conv2, nn.relu(module.dense(conv2.reshape(conv2.shape[0], -1)))
 

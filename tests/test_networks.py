@@ -55,9 +55,13 @@ def test_reset_forgets_the_past():
     params = net.init(jax.random.PRNGKey(0))
     obs = np.ones((1, 5), np.float32)
     busy = jax.tree.map(lambda c: c + 3.0, net.initial_carry(1))
-    fresh = net.module.apply(params, obs, net.initial_carry(1), np.zeros(1, bool))[0]
-    after_reset = net.module.apply(params, obs, busy, np.ones(1, bool))[0]
-    remembered = net.module.apply(params, obs, busy, np.zeros(1, bool))[0]
+    features = net.module.apply(params, obs, method=ActorCritic.torso)
+
+    def core(carry, reset):  # the heads start at zero, so compare what the LSTM outputs
+        return net.module.apply(params, features, carry, np.array([reset]), method=ActorCritic.core)[0]
+
+    fresh = core(net.initial_carry(1), False)
+    after_reset, remembered = core(busy, True), core(busy, False)
     np.testing.assert_allclose(after_reset, fresh, rtol=1e-6)
     assert not np.allclose(remembered, fresh)
 
@@ -65,7 +69,34 @@ def test_reset_forgets_the_past():
 def test_greedy_acting_takes_the_argmax():
     net = make_networks((5,), np.float32, num_actions=4)
     params = net.init(jax.random.PRNGKey(0))
+    policy = params["params"]["policy"]  # zero at init: give it weights so the argmax varies
+    policy["kernel"] = jax.random.normal(jax.random.PRNGKey(1), policy["kernel"].shape)
     obs = np.random.default_rng(1).normal(size=(16, 5)).astype(np.float32)
     logits = net.module.apply(params, obs, (), np.zeros(16, bool))[0]
     action, _, _ = net.act(params, obs, (), np.zeros(16, bool), jax.random.PRNGKey(0), greedy=True)
     np.testing.assert_array_equal(action, np.argmax(logits, -1))
+    assert len(set(np.asarray(action).tolist())) > 1
+
+
+def test_fresh_network_has_uniform_policy_and_zero_value():
+    """Zero-initialised heads: nothing about the first frames is pushed back into the torso."""
+    net = make_networks((4, 84, 84), np.uint8, num_actions=6)
+    params = net.init(jax.random.PRNGKey(3))
+    obs = np.random.default_rng(0).integers(0, 256, (5, 4, 84, 84), dtype=np.uint8)
+    logits, value, _ = net.module.apply(params, obs, (), np.zeros(5, bool))
+    np.testing.assert_allclose(jax.nn.softmax(logits), np.full((5, 6), 1 / 6), rtol=1e-6)
+    np.testing.assert_allclose(value, np.zeros(5), atol=1e-7)
+    features = net.module.apply(params, obs, method=ActorCritic.torso)
+    assert float(jnp.std(features)) > 0  # the torso itself is random, not zero
+
+
+def test_frames_are_centred_so_overall_brightness_does_not_matter():
+    """A frame and the same frame 40 levels brighter give the same features and policy."""
+    net = make_networks((4, 84, 84), np.uint8, num_actions=6)
+    params = net.init(jax.random.PRNGKey(0))
+    obs = np.random.default_rng(0).integers(0, 200, (2, 4, 84, 84), dtype=np.uint8)
+    brighter = obs + np.uint8(40)
+    features = net.module.apply(params, obs, method=ActorCritic.torso)
+    np.testing.assert_allclose(net.module.apply(params, brighter, method=ActorCritic.torso),
+                               features, atol=1e-5)
+    assert float(jnp.std(features)) > 0

@@ -8,7 +8,7 @@ import time
 import numpy as np
 
 CSV_FIELDS = ("frames", "wall_time", "episode_return", "episode_length", "policy_loss",
-              "value_loss", "entropy", "learning_rate", "updates", "skipped_updates")
+              "value_loss", "entropy", "grad_norm", "learning_rate", "updates", "skipped_updates")
 
 
 class RunLog:
@@ -28,8 +28,9 @@ class RunLog:
             os.makedirs(run_dir, exist_ok=True)
             path = os.path.join(run_dir, "metrics.csv")
             is_new = not os.path.exists(path) or os.path.getsize(path) == 0
+            fields = CSV_FIELDS if is_new else _header(path)  # a resumed older run keeps its columns
             self._csv = open(path, "a", newline="")
-            self._writer = csv.DictWriter(self._csv, CSV_FIELDS)
+            self._writer = csv.DictWriter(self._csv, fields, extrasaction="ignore")
             if is_new:
                 self._writer.writeheader()
             from tensorboardX import SummaryWriter
@@ -41,14 +42,14 @@ class RunLog:
                    episode_return=episode_return, episode_length=length, updates=updates,
                    skipped_updates=skipped_updates, learning_rate=learning_rate,
                    **{k: float(losses[k]) if k in losses else "" for k in
-                      ("policy_loss", "value_loss", "entropy")})
+                      ("policy_loss", "value_loss", "entropy", "grad_norm")})
         with self._lock:
             self.returns.append(episode_return)
             if self._writer is not None:
                 self._writer.writerow(row)
                 self._csv.flush()  # readable while training runs, and kept if it is killed
                 for key in ("episode_return", "episode_length", "policy_loss", "value_loss",
-                            "entropy", "learning_rate", "skipped_updates"):
+                            "entropy", "grad_norm", "learning_rate", "skipped_updates"):
                     if row[key] != "":
                         self._tb.add_scalar(key, row[key], frames)
 
@@ -75,3 +76,8 @@ class RunLog:
         if self._csv is not None:
             self._csv.close()
             self._tb.close()
+
+
+def _header(path: str) -> list[str]:
+    with open(path, newline="") as f:
+        return next(csv.reader(f))

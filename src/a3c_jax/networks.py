@@ -15,12 +15,25 @@ Carry = Any  # (c, h), each [B, lstm_size], for the LSTM; () for the FF agent
 glorot = nn.initializers.xavier_uniform()
 
 
+def centred_frames(obs):
+    """obs [N, C, H, W] uint8 -> [N, H, W, C] float32 in [-1, 1]: scaled to [0, 1], each frame minus its mean.
+
+    On a near-uniform background (Pong's) the mean brightness, not the ball, decides the
+    sign of a conv1 filter at every position; uncentred, 5 of 16 filters never fired at
+    initialisation and 10 by 3M frames, so they got no gradient again (README).
+    """
+    x = jnp.transpose(obs.astype(jnp.float32) / 255.0, (0, 2, 3, 1))
+    return x - x.mean(axis=(1, 2), keepdims=True)
+
+
 class ActorCritic(nn.Module):
     """torso -> (LSTM core) -> softmax policy and linear value heads.
 
     Images [B, C, H, W] uint8 (C stacked frames) go through the paper's torso:
-    conv 16 8x8/4, conv 32 4x4/2, dense 256, ReLU, scaled to [0, 1] first.
+    conv 16 8x8/4, conv 32 4x4/2, dense 256, ReLU, scaled to [0, 1] and each frame
+    centred on its mean first.
     Vectors [B, D] go through an MLP (64, 64, tanh), the usual torso for classic control.
+    Glorot initialisation everywhere but the two heads, which start at zero.
     """
 
     num_actions: int
@@ -35,14 +48,16 @@ class ActorCritic(nn.Module):
         if self.arch == "lstm":
             self.lstm = nn.OptimizedLSTMCell(self.lstm_size, kernel_init=glorot,
                                              recurrent_kernel_init=glorot)
-        self.policy = nn.Dense(self.num_actions, kernel_init=glorot)
-        self.value = nn.Dense(1, kernel_init=glorot)
+        # Zero heads: the first policy is uniform and the first value 0, and the torso gets no
+        # gradient until the heads have learnt which features matter (random heads would push
+        # random directions into it; A2C scales its policy head by 0.01 for the same reason).
+        self.policy = nn.Dense(self.num_actions, kernel_init=nn.initializers.zeros)
+        self.value = nn.Dense(1, kernel_init=nn.initializers.zeros)
 
     def torso(self, obs):
         """obs [N, C, H, W] uint8 or [N, D] -> features [N, F]."""
         if obs.ndim == 4:
-            x = jnp.transpose(obs.astype(jnp.float32) / 255.0, (0, 2, 3, 1))  # [N, H, W, C]
-            x = nn.relu(self.conv1(x))
+            x = nn.relu(self.conv1(centred_frames(obs)))
             x = nn.relu(self.conv2(x))
             return nn.relu(self.dense(x.reshape(x.shape[0], -1)))
         x = obs.astype(jnp.float32)

@@ -7,6 +7,7 @@ from typing import Any, Callable, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 
 from a3c_jax.config import A3CConfig
 from a3c_jax.losses import a3c_loss_terms, gae_advantages, n_step_returns
@@ -36,7 +37,8 @@ def make_grad_fn(networks: A3CNetworks, config: A3CConfig) -> Callable:
     one-env rollouts. With the paper's eps = 0.1 the RMSProp statistics stay below eps
     for almost every weight, so averaging would make each update B times smaller.
 
-    metrics["finite"] is False when the loss or any gradient is NaN or infinite.
+    metrics["grad_norm"] is the global gradient norm before clipping; metrics["finite"] is
+    False when the loss or any gradient is NaN or infinite.
     """
 
     def loss_fn(params, traj: Trajectory):
@@ -59,10 +61,9 @@ def make_grad_fn(networks: A3CNetworks, config: A3CConfig) -> Callable:
 
     def grad_fn(params, traj: Trajectory):
         grads, metrics = jax.grad(loss_fn, has_aux=True)(params, traj)
-        finite = jnp.isfinite(metrics["loss"])
-        for leaf in jax.tree.leaves(grads):
-            finite &= jnp.isfinite(leaf).all()
-        return grads, dict(metrics, finite=finite)
+        grad_norm = optax.global_norm(grads)  # NaN or inf when any gradient is
+        finite = jnp.isfinite(metrics["loss"]) & jnp.isfinite(grad_norm)
+        return grads, dict(metrics, grad_norm=grad_norm, finite=finite)
 
     return jax.jit(grad_fn)
 
