@@ -46,6 +46,7 @@ def measure_training(config: A3CConfig, warmup: float, seconds: float) -> dict:
     workers, shared = run.workers, run.shared
     frames0, lock0, compiles0 = shared.frames, shared.lock_wait_seconds, compilations
     seconds0 = [dict(w.seconds) for w in workers]
+    applied0, stale0 = (sum(w.applied_updates for w in workers), sum(w.stale_updates for w in workers))
     start, rss = time.perf_counter(), [rss_mib()]
     while time.perf_counter() - start < seconds:
         time.sleep(min(1.0, seconds - (time.perf_counter() - start)))
@@ -57,12 +58,14 @@ def measure_training(config: A3CConfig, warmup: float, seconds: float) -> dict:
     run.stop_and_join()
     if any(w.error for w in workers):
         raise RuntimeError(next(w.error for w in workers if w.error))
+    applied = sum(w.applied_updates for w in workers) - applied0
+    staleness = (sum(w.stale_updates for w in workers) - stale0) / max(applied, 1)
     thread_time = wall * len(workers)
     shares = {key: value / thread_time for key, value in spent.items()}
     shares["lock"] = (lock - lock0) / thread_time
     shares["other"] = 1.0 - sum(shares.values())
     return dict(fps=(frames - frames0) / wall, shares=shares, compilations=compiles - compiles0,
-                rss_start=rss[0], rss_end=rss[-1])
+                rss_start=rss[0], rss_end=rss[-1], staleness=staleness)
 
 
 def emulator_fps(game: str, seconds: float, num_envs: int = 16) -> float:
@@ -120,6 +123,7 @@ def main():
         runs.append(result)
         shares = " ".join(f"{k} {100 * v:.0f}%" for k, v in result["shares"].items())
         print(f"repeat {repeat + 1}: {result['fps']:,.0f} frames/s | thread time: {shares} | "
+              f"staleness {result['staleness']:.2f} updates | "
               f"compilations after warm-up: {result['compilations']} | "
               f"RSS {result['rss_start']:.0f} -> {result['rss_end']:.0f} MiB", flush=True)
     fps = [r["fps"] for r in runs]

@@ -4,7 +4,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from a3c_jax import SharedState, shared_rmsprop
+from a3c_jax import A3CConfig, SharedState, shared_rmsprop
+from a3c_jax.trainer import prepare_run
 
 
 def test_threads_lose_no_update_and_match_a_serial_replay():
@@ -42,3 +43,29 @@ def test_threads_lose_no_update_and_match_a_serial_replay():
     for name in params:
         np.testing.assert_allclose(shared.params[name], params[name], rtol=1e-6)
     assert int(shared.opt_state.count) == n_threads * k_updates
+
+
+def _counted_run(tmp_path, num_workers):
+    config = A3CConfig(game="CartPole-v1", num_workers=num_workers, envs_per_worker=2,
+                       max_frames=4_000, checkpoint_dir=str(tmp_path))
+    run = prepare_run(config)
+    run.start()
+    for worker in run.workers:
+        worker.join()
+    run.stop_and_join()
+    return run
+
+
+def test_one_worker_is_never_stale_and_every_update_is_counted(tmp_path):
+    run = _counted_run(tmp_path / "one", 1)
+    (worker,) = run.workers
+    assert worker.applied_updates == run.shared.updates == 4_000 // 10
+    assert worker.stale_updates == 0
+
+
+def test_with_several_workers_staleness_counts_the_others_updates(tmp_path):
+    run = _counted_run(tmp_path / "three", 3)
+    assert sum(w.applied_updates for w in run.workers) == run.shared.updates
+    for worker in run.workers:
+        # at most every update applied by the others in the whole run
+        assert 0 <= worker.stale_updates <= worker.applied_updates * (run.shared.updates - 1)

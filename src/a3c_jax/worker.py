@@ -88,6 +88,9 @@ class Worker(threading.Thread):
         self.metrics: dict = {}
         self.error: str | None = None
         self.seconds = {"env": 0.0, "act": 0.0, "grad": 0.0}  # where this thread's time went
+        # Staleness: updates other workers applied between this worker's read of the params
+        # and its own update with gradients from them (0 would be synchronous training).
+        self.applied_updates = self.stale_updates = 0
 
     def run(self):
         try:
@@ -109,14 +112,16 @@ class Worker(threading.Thread):
         reset = np.ones(env.num_envs, bool)
         key = jax.random.PRNGKey(seed)
         while not self.stop.is_set() and self.shared.frames < config.max_frames:
-            params = self.shared.params
+            read_at, params = self.shared.updates, self.shared.params
             traj, obs, carry, reset, key = self._rollout(params, obs, carry, reset, key)
             start = time.perf_counter()
             grads, self.metrics = self.grad_fn(params, traj)
             finite = bool(self.metrics["finite"])  # waits for the gradients
             self.seconds["grad"] += time.perf_counter() - start
             if finite:
-                self.shared.apply(grads, self.frames_per_update)
+                number = self.shared.apply(grads, self.frames_per_update)
+                self.applied_updates += 1
+                self.stale_updates += number - 1 - read_at
             elif self.shared.skip(self.frames_per_update) >= config.max_nonfinite_updates:
                 raise NonFiniteError(
                     f"{config.max_nonfinite_updates} updates in a row had a non-finite loss or "
