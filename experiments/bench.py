@@ -38,6 +38,11 @@ def rss_mib() -> float:
     return float("nan")
 
 
+def update_counts(workers) -> tuple[int, int]:
+    """Updates applied by all workers, and the updates of others each of them waited behind."""
+    return (sum(w.applied_updates for w in workers), sum(w.stale_updates for w in workers))
+
+
 def measure_training(config: A3CConfig, warmup: float, seconds: float) -> dict:
     """Frames/s over `seconds` after `warmup`, with each worker's time split and memory."""
     run = prepare_run(config)
@@ -46,7 +51,7 @@ def measure_training(config: A3CConfig, warmup: float, seconds: float) -> dict:
     workers, shared = run.workers, run.shared
     frames0, lock0, compiles0 = shared.frames, shared.lock_wait_seconds, compilations
     seconds0 = [dict(w.seconds) for w in workers]
-    applied0, stale0 = (sum(w.applied_updates for w in workers), sum(w.stale_updates for w in workers))
+    applied0, stale0 = update_counts(workers)
     start, rss = time.perf_counter(), [rss_mib()]
     while time.perf_counter() - start < seconds:
         time.sleep(min(1.0, seconds - (time.perf_counter() - start)))
@@ -58,8 +63,8 @@ def measure_training(config: A3CConfig, warmup: float, seconds: float) -> dict:
     run.stop_and_join()
     if any(w.error for w in workers):
         raise RuntimeError(next(w.error for w in workers if w.error))
-    applied = sum(w.applied_updates for w in workers) - applied0
-    staleness = (sum(w.stale_updates for w in workers) - stale0) / max(applied, 1)
+    applied, stale = update_counts(workers)
+    staleness = (stale - stale0) / max(applied - applied0, 1)
     thread_time = wall * len(workers)
     shares = {key: value / thread_time for key, value in spent.items()}
     shares["lock"] = (lock - lock0) / thread_time

@@ -51,8 +51,8 @@ def _counted_run(tmp_path, num_workers):
     run = prepare_run(config)
     run.start()
     for worker in run.workers:
-        worker.join()
-    run.stop_and_join()
+        worker.join()  # each stops on its own once the frame budget is spent
+    run.stop_and_join()  # closes the run log
     return run
 
 
