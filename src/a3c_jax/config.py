@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 ARCHS = ("ff", "lstm")
 OPTIMIZERS = ("rmsprop", "adam")
+FRAME_NORMS = ("centre", "std")
 
 
 class ConfigError(ValueError):
@@ -30,7 +31,10 @@ class A3CConfig:
     gae_lambda: float = 1.0
     """GAE(lambda) for the advantage; 1.0 gives the paper's n-step advantage exactly."""
     learning_rate: float = 7e-4
-    """Initial learning rate, annealed linearly to 0 over max_frames (paper: ~7e-4, annealed)."""
+    """Initial learning rate (paper: ~7e-4)."""
+    lr_anneal_frames: int = -1
+    """Frames over which the learning rate falls linearly to 0: -1 means max_frames (the paper),
+    0 keeps it constant."""
     optimizer: str = "rmsprop"
     """`rmsprop` (the paper's shared RMSProp) or `adam` (shared Adam, as in the PyTorch A3C)."""
     rmsprop_decay: float = 0.99
@@ -47,6 +51,9 @@ class A3CConfig:
     """Training budget in environment frames (4 per agent step on Atari); also the LR annealing horizon."""
     lstm_size: int = 256
     """LSTM cells (paper: 256)."""
+    frame_norm: str = "centre"
+    """How image observations are scaled: `centre` ([0, 1], each frame minus its mean) or
+    `std` (each frame minus its mean, divided by its standard deviation)."""
     sticky_actions: bool = False
     """Repeat the previous action with probability 0.25 (ALE v5). Off for fidelity to the paper."""
     max_episode_frames: int = 108_000
@@ -72,6 +79,9 @@ class A3CConfig:
 
         require(self.arch in ARCHS, "arch", " or ".join(ARCHS))
         require(self.optimizer in OPTIMIZERS, "optimizer", " or ".join(OPTIMIZERS))
+        require(self.frame_norm in FRAME_NORMS, "frame_norm", " or ".join(FRAME_NORMS))
+        require(int(self.lr_anneal_frames) >= -1, "lr_anneal_frames",
+                "-1 (anneal over max_frames), 0 (constant) or a frame count")
         require(isinstance(self.game, str) and self.game != "", "game", "a non-empty game name")
         for name in ("num_workers", "envs_per_worker", "t_max", "max_frames",
                      "lstm_size", "checkpoint_every", "keep_checkpoints", "max_episode_frames",

@@ -57,7 +57,8 @@ def evaluate(checkpoint_path: str | None = None, game: str | None = None, episod
                                     obs_shape=obs_shape,
                                     label=game_label(game) if env_fn is None else None)
         networks = make_networks(obs_shape, env.observation_space.dtype, num_actions,
-                                 ckpt.config.arch, ckpt.config.lstm_size)
+                                 ckpt.config.arch, ckpt.config.lstm_size,
+                                 ckpt.config.frame_norm)
         params = serialization.from_state_dict(networks.init(jax.random.PRNGKey(0)), ckpt.params)
         policy = (networks, params)
     env.action_space.seed(seed)

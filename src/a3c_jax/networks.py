@@ -15,15 +15,19 @@ Carry = Any  # (c, h), each [B, lstm_size], for the LSTM; () for the FF agent
 glorot = nn.initializers.xavier_uniform()
 
 
-def centred_frames(obs):
-    """obs [N, C, H, W] uint8 -> [N, H, W, C] float32 in [-1, 1]: scaled to [0, 1], each frame minus its mean.
+def normalised_frames(obs, frame_norm: str = "centre"):
+    """obs [N, C, H, W] uint8 -> [N, H, W, C] float32, each frame minus its mean brightness.
 
-    On a near-uniform background (Pong's) the mean brightness, not the ball, decides the
-    sign of a conv1 filter at every position; uncentred, 5 of 16 filters never fired at
-    initialisation and 10 by 3M frames, so they got no gradient again (README).
+    `centre`: scaled to [0, 1] first; `std`: divided by the frame's standard deviation, so
+    every game's frames reach the network at one scale. Uncentred, the mean brightness of a
+    near-uniform background decides the sign of a conv1 filter everywhere and filters die.
     """
     x = jnp.transpose(obs.astype(jnp.float32) / 255.0, (0, 2, 3, 1))
-    return x - x.mean(axis=(1, 2), keepdims=True)
+    x = x - x.mean(axis=(1, 2), keepdims=True)
+    if frame_norm == "std":
+        # A blank frame (the zero-filled stack after a reset) has std 0: it stays all zeros.
+        x = x / jnp.maximum(jnp.sqrt(jnp.mean(jnp.square(x), axis=(1, 2), keepdims=True)), 1e-2)
+    return x
 
 
 class ActorCritic(nn.Module):
@@ -39,6 +43,7 @@ class ActorCritic(nn.Module):
     num_actions: int
     arch: str = "ff"
     lstm_size: int = 256
+    frame_norm: str = "centre"
 
     def setup(self):
         self.conv1 = StridedConv(16, 8, kernel_init=glorot)  # 8x8, stride 4
@@ -57,7 +62,7 @@ class ActorCritic(nn.Module):
     def torso(self, obs):
         """obs [N, C, H, W] uint8 or [N, D] -> features [N, F]."""
         if obs.ndim == 4:
-            x = nn.relu(self.conv1(centred_frames(obs)))
+            x = nn.relu(self.conv1(normalised_frames(obs, self.frame_norm)))
             x = nn.relu(self.conv2(x))
             return nn.relu(self.dense(x.reshape(x.shape[0], -1)))
         x = obs.astype(jnp.float32)
@@ -96,8 +101,9 @@ class A3CNetworks:
 
 
 def make_networks(obs_shape, obs_dtype, num_actions: int, arch: str = "ff",
-                  lstm_size: int = 256) -> A3CNetworks:
-    module = ActorCritic(num_actions=num_actions, arch=arch, lstm_size=lstm_size)
+                  lstm_size: int = 256, frame_norm: str = "centre") -> A3CNetworks:
+    module = ActorCritic(num_actions=num_actions, arch=arch, lstm_size=lstm_size,
+                         frame_norm=frame_norm)
 
     def initial_carry(batch: int) -> Carry:
         if arch != "lstm":
