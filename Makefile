@@ -6,7 +6,7 @@ GAME ?= Pong
 ARGS ?=
 RUN ?= runs/$(GAME)_ff_seed0
 
-.PHONY: install test train evaluate plot bench pong clean
+.PHONY: install test train evaluate plot bench pong ab clean
 
 $(VENV)/installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,9 +35,14 @@ BENCH_ARGS ?=
 bench: install
 	$(PY) experiments/bench.py $(BENCH_ARGS)
 
-# The Pong learning run, in the background (about 90 minutes): see experiments/pong.py.
-PONG_ARGS ?= --max-frames 40000000
+# The Pong learning run, in the background (15 minutes, then a 30-game evaluation): see experiments/pong.py.
+PONG_ARGS ?= --max-frames 1000000000
 pong: install
 	mkdir -p experiments/results
 	nohup $(PY) experiments/pong.py -- $(PONG_ARGS) > experiments/results/pong.log 2>&1 &
 	@echo "training Pong in the background: tail -f experiments/results/pong.log"
+
+# A/B runs of configs one after another, e.g. make ab AB_ARGS='--frames 4000000 "a: --t-max 5" "b: --t-max 20"'
+AB_ARGS ?= --help
+ab: install
+	$(PY) experiments/ab.py $(AB_ARGS)

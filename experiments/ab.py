@@ -41,9 +41,8 @@ def summarise(path: str, bar: float, entropy_at: int) -> dict:
     steps_per_update = _steps_per_update(path)
     mean50 = np.convolve(returns, np.ones(50) / 50, mode="valid") if len(returns) >= 50 else []
     reached = np.flatnonzero(np.asarray(mean50) >= bar)
-    near = np.flatnonzero(frames >= entropy_at)
-    entropy = (float(rows[near[0]]["entropy"]) / steps_per_update
-               if len(near) and steps_per_update and rows[near[0]]["entropy"] else None)
+    near = rows[int(np.argmin(np.abs(frames - entropy_at)))]  # the game that ended closest to it
+    entropy = float(near["entropy"]) / steps_per_update if steps_per_update and near["entropy"] else None
     return dict(run=os.path.basename(path), games=len(rows), frames=int(frames[-1]),
                 minutes=round(wall[-1] / 60, 1),
                 frames_per_second=int(frames[-1] / wall[-1]) if wall[-1] > 0 else None,
@@ -56,8 +55,8 @@ def summarise(path: str, bar: float, entropy_at: int) -> dict:
 
 def _steps_per_update(metrics_path: str) -> int | None:
     """t_max x envs_per_worker from the config.json that ab.py keeps beside each metrics CSV."""
-    config_path = metrics_path.replace("_metrics.csv", "_config.json")
-    if not os.path.exists(config_path):
+    config_path = metrics_path.removesuffix("_metrics.csv") + "_config.json"
+    if not metrics_path.endswith("_metrics.csv") or not os.path.exists(config_path):
         return None
     with open(config_path) as f:
         config = json.load(f)

@@ -111,11 +111,17 @@ def main():
     parser.add_argument("--warmup", type=float, default=10.0, help="seconds before measuring")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--emulator-seconds", type=float, default=5.0)
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                        help="any other A3CConfig field, e.g. --set t_max=5 --set torso=paper")
     args = parser.parse_args()
     jax.monitoring.register_event_duration_secs_listener(count_compilation)
-    config = A3CConfig(game=args.game, arch=args.arch, num_workers=args.num_workers,
-                       envs_per_worker=args.envs_per_worker, max_frames=10**12,
-                       checkpoint_dir=tempfile.mkdtemp(prefix="a3c-bench-"))
+    fields = {f.name: type(f.default) for f in dataclasses.fields(A3CConfig)}
+    overrides = {k: v.lower() == "true" if fields[k] is bool else fields[k](v)
+                 for k, v in (item.split("=", 1) for item in args.set)}
+    config = A3CConfig(**{**dict(game=args.game, arch=args.arch, num_workers=args.num_workers,
+                                 envs_per_worker=args.envs_per_worker, max_frames=10**12,
+                                 checkpoint_dir=tempfile.mkdtemp(prefix="a3c-bench-")),
+                          **overrides})
     print("config:", {k: v for k, v in dataclasses.asdict(config).items()
                       if k not in ("checkpoint_dir", "run_dir")}, flush=True)
     limit = emulator_fps(args.game, args.emulator_seconds)

@@ -1,10 +1,10 @@
-"""A real learning run: train on Pong until the mean of the last 10 games reaches 18, or the time runs out.
+"""A real learning run: train on Pong for a fixed time, noting when the mean of the last 10 games reaches 18.
 
     make pong        # runs in the background; log in experiments/results/pong.log
 
-Then it stops training with SIGINT (which writes a final checkpoint), copies the
-metrics CSV and the learning curve to experiments/results/, and evaluates the final
-checkpoint for 10 games.
+After --minutes it stops training with SIGINT (which writes a final checkpoint), copies
+the metrics CSV and the learning curve to experiments/results/<name>_*, and evaluates the
+final checkpoint over --episodes games (sampled actions, then greedy ones).
 """
 import argparse
 import csv
@@ -33,7 +33,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--target", type=float, default=18.0)
-    parser.add_argument("--minutes", type=float, default=90.0)
+    parser.add_argument("--minutes", type=float, default=15.0)
+    parser.add_argument("--episodes", type=int, default=30)
+    parser.add_argument("--name", default="pong", help="results are experiments/results/<name>_*")
     parser.add_argument("--work-dir", default="runs/pong-experiment")
     parser.add_argument("train_args", nargs="*", help="extra flags for a3c_jax.train (after --)")
     args = parser.parse_args()
@@ -46,28 +48,31 @@ def main():
     print("running:", " ".join(command), flush=True)
     start = time.time()
     trainer = subprocess.Popen(command)
-    reached = False
+    reached_at = None
     while trainer.poll() is None and time.time() - start < args.minutes * 60:
-        time.sleep(30)
+        time.sleep(10)
         mean, games = mean_of_last(os.path.join(run_dir, "metrics.csv"), 10)
-        print(f"{(time.time() - start) / 60:.1f} min: {games} games, mean of last 10: {mean}",
-              flush=True)
-        if mean is not None and mean >= args.target:
-            reached = True
-            break
+        minutes = (time.time() - start) / 60
+        print(f"{minutes:.1f} min: {games} games, mean of last 10: {mean}", flush=True)
+        if reached_at is None and mean is not None and mean >= args.target:
+            reached_at = minutes
+            print(f"reached {args.target} in {minutes:.1f} min", flush=True)
     if trainer.poll() is None:
         trainer.send_signal(signal.SIGINT)
         trainer.wait()
-    minutes = (time.time() - start) / 60
-    print(f"{'reached' if reached else 'did not reach'} {args.target} in {minutes:.1f} min", flush=True)
+    print(f"stopped after {(time.time() - start) / 60:.1f} min; "
+          f"{'reached' if reached_at else 'did not reach'} {args.target}"
+          + (f" at {reached_at:.1f} min" if reached_at else ""), flush=True)
     os.makedirs(RESULTS, exist_ok=True)
-    shutil.copy(os.path.join(run_dir, "metrics.csv"), os.path.join(RESULTS, "pong_metrics.csv"))
-    subprocess.run([sys.executable, "-m", "a3c_jax.plot", run_dir, "--out",
-                    os.path.join(RESULTS, "pong_curve.png")], check=True)
+    stem = os.path.join(RESULTS, args.name)
+    shutil.copy(os.path.join(run_dir, "metrics.csv"), stem + "_metrics.csv")
+    subprocess.run([sys.executable, "-m", "a3c_jax.plot", run_dir, "--out", stem + "_curve.png"],
+                   check=True)
     newest = checkpoint.latest(os.path.join(args.work_dir, "checkpoints"), "Pong")
-    subprocess.run([sys.executable, "-m", "a3c_jax.evaluate", "--load_file", newest,
-                    "--episodes", "10", "--results",
-                    os.path.join(RESULTS, "pong_evaluation.json")], check=True)
+    for suffix, extra in (("evaluation", []), ("evaluation_greedy", ["--greedy"])):
+        subprocess.run([sys.executable, "-m", "a3c_jax.evaluate", "--load_file", newest,
+                        "--episodes", str(args.episodes), "--results",
+                        f"{stem}_{suffix}.json", *extra], check=True)
 
 
 if __name__ == "__main__":

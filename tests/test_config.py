@@ -18,6 +18,9 @@ from a3c_jax import A3CConfig, ConfigError
     ("rmsprop_eps", 0.0, "> 0"),
     ("max_grad_norm", 0.0, "> 0"),
     ("entropy_beta", -0.1, ">= 0"),
+    ("torso", "resnet", "paper or universe"),
+    ("frame_norm", "none", "centre or std"),
+    ("lr_anneal_frames", -2, "-1 (anneal over max_frames)"),
 ])
 def test_impossible_values_name_the_field_and_range(field, value, allowed):
     with pytest.raises(ConfigError) as info:
@@ -25,11 +28,23 @@ def test_impossible_values_name_the_field_and_range(field, value, allowed):
     assert field in str(info.value) and allowed in str(info.value)
 
 
-def test_defaults_are_the_papers():
-    config = A3CConfig()
-    assert (config.t_max, config.gamma, config.entropy_beta, config.value_coef) == (5, 0.99, 0.01, 0.5)
-    assert (config.rmsprop_decay, config.rmsprop_eps, config.learning_rate) == (0.99, 0.1, 7e-4)
-    assert config.gae_lambda == 1.0 and config.max_grad_norm == 40.0
+def test_paper_preset_gives_the_papers_settings():
+    config = A3CConfig.paper()
+    assert (config.num_workers, config.envs_per_worker, config.t_max) == (16, 1, 5)
+    assert (config.optimizer, config.learning_rate) == ("rmsprop", 7e-4)
+    assert (config.rmsprop_decay, config.rmsprop_eps) == (0.99, 0.1)
+    assert config.lr_anneal_frames == 320_000_000
+    assert (config.gamma, config.entropy_beta, config.value_coef, config.gae_lambda) == (0.99, 0.01, 0.5, 1.0)
+    assert (config.torso, config.frame_norm) == ("paper", "centre")
+    assert A3CConfig.paper(game="Breakout", num_workers=4).num_workers == 4  # flags still win
+
+
+def test_checkpoint_configs_from_before_a_field_keep_what_they_were_trained_with():
+    stored = A3CConfig().to_dict()
+    for key in ("torso", "frame_norm", "lr_anneal_frames"):
+        del stored[key]
+    config = A3CConfig.from_dict(stored)
+    assert (config.torso, config.frame_norm, config.lr_anneal_frames) == ("paper", "centre", -1)
 
 
 def test_config_round_trips_through_a_dict():

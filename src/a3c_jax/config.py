@@ -5,6 +5,11 @@ from dataclasses import dataclass
 ARCHS = ("ff", "lstm")
 OPTIMIZERS = ("rmsprop", "adam")
 FRAME_NORMS = ("centre", "std")
+TORSOS = ("paper", "universe")
+
+
+# What checkpoints written before a field existed were trained with.
+BEFORE_THE_FIELD = dict(torso="paper", frame_norm="centre", lr_anneal_frames=-1)
 
 
 class ConfigError(ValueError):
@@ -51,6 +56,9 @@ class A3CConfig:
     """Training budget in environment frames (4 per agent step on Atari); also the LR annealing horizon."""
     lstm_size: int = 256
     """LSTM cells (paper: 256)."""
+    torso: str = "paper"
+    """Image torso: `paper` (84x84, conv 16 8x8/4, conv 32 4x4/2, dense 256, ReLU) or `universe`
+    (frames averaged to 42x42, four conv 32 3x3/2, dense 256, ELU: universe-starter-agent's convs)."""
     frame_norm: str = "centre"
     """How image observations are scaled: `centre` ([0, 1], each frame minus its mean) or
     `std` (each frame minus its mean, divided by its standard deviation)."""
@@ -79,6 +87,7 @@ class A3CConfig:
 
         require(self.arch in ARCHS, "arch", " or ".join(ARCHS))
         require(self.optimizer in OPTIMIZERS, "optimizer", " or ".join(OPTIMIZERS))
+        require(self.torso in TORSOS, "torso", " or ".join(TORSOS))
         require(self.frame_norm in FRAME_NORMS, "frame_norm", " or ".join(FRAME_NORMS))
         require(int(self.lr_anneal_frames) >= -1, "lr_anneal_frames",
                 "-1 (anneal over max_frames), 0 (constant) or a frame count")
@@ -96,11 +105,22 @@ class A3CConfig:
         require(self.value_coef >= 0.0, "value_coef", ">= 0")
         require(self.max_grad_norm > 0.0, "max_grad_norm", "> 0")
 
+    @classmethod
+    def paper(cls, **overrides) -> "A3CConfig":
+        """The paper's A3C exactly: 16 one-env threads, shared RMSProp lr 7e-4, decay 0.99, eps 0.1
+        inside the square root, t_max 5, the learning rate annealed to 0 over 320M frames."""
+        paper = dict(num_workers=16, envs_per_worker=1, t_max=5, optimizer="rmsprop",
+                     learning_rate=7e-4, rmsprop_decay=0.99, rmsprop_eps=0.1,
+                     lr_anneal_frames=320_000_000, entropy_beta=0.01, gamma=0.99,
+                     gae_lambda=1.0, frame_norm="centre")
+        return cls(**{**paper, **overrides})
+
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
     @classmethod
     def from_dict(cls, values: dict) -> "A3CConfig":
-        """Builds a config from a stored dict, ignoring keys this version no longer has."""
+        """Builds a config from a stored dict, ignoring keys this version no longer has; a key
+        older checkpoints lack takes the value those checkpoints were trained with."""
         known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in known})
+        return cls(**{**BEFORE_THE_FIELD, **{k: v for k, v in values.items() if k in known}})
