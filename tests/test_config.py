@@ -18,7 +18,6 @@ from a3c_jax import A3CConfig, ConfigError
     ("rmsprop_eps", 0.0, "> 0"),
     ("max_grad_norm", 0.0, "> 0"),
     ("entropy_beta", -0.1, ">= 0"),
-    ("torso", "resnet", "paper or universe"),
     ("frame_norm", "none", "centre or std"),
     ("lr_anneal_frames", -2, "-1 (anneal over max_frames)"),
 ])
@@ -35,16 +34,16 @@ def test_paper_preset_gives_the_papers_settings():
     assert (config.rmsprop_decay, config.rmsprop_eps) == (0.99, 0.1)
     assert config.lr_anneal_frames == 320_000_000
     assert (config.gamma, config.entropy_beta, config.value_coef, config.gae_lambda) == (0.99, 0.01, 0.5, 1.0)
-    assert (config.torso, config.frame_norm) == ("paper", "centre")
+    assert config.frame_norm == "centre"
     assert A3CConfig.paper(game="Breakout", num_workers=4).num_workers == 4  # flags still win
 
 
 def test_checkpoint_configs_from_before_a_field_keep_what_they_were_trained_with():
     stored = A3CConfig().to_dict()
-    for key in ("torso", "frame_norm", "lr_anneal_frames"):
+    for key in ("frame_norm", "lr_anneal_frames"):
         del stored[key]
     config = A3CConfig.from_dict(stored)
-    assert (config.torso, config.frame_norm, config.lr_anneal_frames) == ("paper", "centre", -1)
+    assert (config.frame_norm, config.lr_anneal_frames) == ("centre", -1)
 
 
 def test_config_round_trips_through_a_dict():

@@ -5,11 +5,10 @@ from dataclasses import dataclass
 ARCHS = ("ff", "lstm")
 OPTIMIZERS = ("rmsprop", "adam")
 FRAME_NORMS = ("centre", "std")
-TORSOS = ("paper", "universe")
 
 
 # What checkpoints written before a field existed were trained with.
-BEFORE_THE_FIELD = dict(torso="paper", frame_norm="centre", lr_anneal_frames=-1)
+BEFORE_THE_FIELD = dict(frame_norm="centre", lr_anneal_frames=-1)
 
 
 class ConfigError(ValueError):
@@ -56,9 +55,6 @@ class A3CConfig:
     """Training budget in environment frames (4 per agent step on Atari); also the LR annealing horizon."""
     lstm_size: int = 256
     """LSTM cells (paper: 256)."""
-    torso: str = "paper"
-    """Image torso: `paper` (84x84, conv 16 8x8/4, conv 32 4x4/2, dense 256, ReLU) or `universe`
-    (frames averaged to 42x42, four conv 32 3x3/2, dense 256, ELU: universe-starter-agent's convs)."""
     frame_norm: str = "centre"
     """How image observations are scaled: `centre` ([0, 1], each frame minus its mean) or
     `std` (each frame minus its mean, divided by its standard deviation)."""
@@ -87,7 +83,6 @@ class A3CConfig:
 
         require(self.arch in ARCHS, "arch", " or ".join(ARCHS))
         require(self.optimizer in OPTIMIZERS, "optimizer", " or ".join(OPTIMIZERS))
-        require(self.torso in TORSOS, "torso", " or ".join(TORSOS))
         require(self.frame_norm in FRAME_NORMS, "frame_norm", " or ".join(FRAME_NORMS))
         require(int(self.lr_anneal_frames) >= -1, "lr_anneal_frames",
                 "-1 (anneal over max_frames), 0 (constant) or a frame count")

@@ -58,7 +58,7 @@ def evaluate(checkpoint_path: str | None = None, game: str | None = None, episod
                                     label=game_label(game) if env_fn is None else None)
         networks = make_networks(obs_shape, env.observation_space.dtype, num_actions,
                                  ckpt.config.arch, ckpt.config.lstm_size,
-                                 ckpt.config.frame_norm, ckpt.config.torso)
+                                 ckpt.config.frame_norm)
         params = serialization.from_state_dict(networks.init(jax.random.PRNGKey(0)), ckpt.params)
         policy = (networks, params)
     env.action_space.seed(seed)

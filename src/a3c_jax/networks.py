@@ -44,15 +44,10 @@ class ActorCritic(nn.Module):
     arch: str = "ff"
     lstm_size: int = 256
     frame_norm: str = "centre"
-    torso_name: str = "paper"
 
     def setup(self):
-        if self.torso_name == "paper":
-            self.conv1 = StridedConv(16, 8, kernel_init=glorot)  # 8x8, stride 4
-            self.conv2 = StridedConv(32, 4, kernel_init=glorot)  # 4x4, stride 2
-        else:
-            self.convs = [nn.Conv(32, (3, 3), (2, 2), padding="SAME", kernel_init=glorot)
-                          for _ in range(4)]
+        self.conv1 = StridedConv(16, 8, kernel_init=glorot)  # 8x8, stride 4
+        self.conv2 = StridedConv(32, 4, kernel_init=glorot)  # 4x4, stride 2
         self.dense = nn.Dense(256, kernel_init=glorot)
         self.mlp = [nn.Dense(64, kernel_init=glorot), nn.Dense(64, kernel_init=glorot)]
         if self.arch == "lstm":
@@ -67,13 +62,9 @@ class ActorCritic(nn.Module):
     def torso(self, obs):
         """obs [N, C, H, W] uint8 or [N, D] -> features [N, F]."""
         if obs.ndim == 4:
-            x = normalised_frames(obs, self.frame_norm)
-            activation = nn.relu if self.torso_name == "paper" else nn.elu
-            if self.torso_name == "universe":  # 84x84 -> 42x42: 2x2 means
-                x = nn.avg_pool(x, (2, 2), (2, 2))
-            for conv in (self.conv1, self.conv2) if self.torso_name == "paper" else self.convs:
-                x = activation(conv(x))
-            return activation(self.dense(x.reshape(x.shape[0], -1)))
+            x = nn.relu(self.conv1(normalised_frames(obs, self.frame_norm)))
+            x = nn.relu(self.conv2(x))
+            return nn.relu(self.dense(x.reshape(x.shape[0], -1)))
         x = obs.astype(jnp.float32)
         for layer in self.mlp:
             x = jnp.tanh(layer(x))
@@ -110,10 +101,9 @@ class A3CNetworks:
 
 
 def make_networks(obs_shape, obs_dtype, num_actions: int, arch: str = "ff",
-                  lstm_size: int = 256, frame_norm: str = "centre",
-                  torso: str = "paper") -> A3CNetworks:
+                  lstm_size: int = 256, frame_norm: str = "centre") -> A3CNetworks:
     module = ActorCritic(num_actions=num_actions, arch=arch, lstm_size=lstm_size,
-                         frame_norm=frame_norm, torso_name=torso)
+                         frame_norm=frame_norm)
 
     def initial_carry(batch: int) -> Carry:
         if arch != "lstm":
