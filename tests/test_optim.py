@@ -34,7 +34,7 @@ def test_shared_rmsprop_matches_numpy_for_50_steps():
 
 
 def test_learning_rate_reaches_zero_at_max_frames():
-    config = A3CConfig(learning_rate=1e-3, max_frames=1000)
+    config = A3CConfig(learning_rate=1e-3, max_frames=1000, lr_anneal_frames=-1)
     schedule = learning_rate_schedule(config, frames_per_update=20)  # 50 updates to the end
     np.testing.assert_allclose(schedule(0), 1e-3)
     np.testing.assert_allclose(schedule(25), 5e-4, rtol=1e-6)
@@ -42,8 +42,19 @@ def test_learning_rate_reaches_zero_at_max_frames():
     assert float(schedule(80)) == 0.0
 
 
+def test_learning_rate_anneals_over_its_own_horizon_or_stays_constant():
+    own = learning_rate_schedule(A3CConfig(learning_rate=1e-3, max_frames=10**9,
+                                           lr_anneal_frames=400), frames_per_update=20)
+    np.testing.assert_allclose(own(10), 5e-4, rtol=1e-6)  # 20 updates to zero, half way
+    assert float(own(20)) == 0.0
+    constant = learning_rate_schedule(A3CConfig(learning_rate=1e-3, max_frames=1000,
+                                                lr_anneal_frames=0), frames_per_update=20)
+    np.testing.assert_allclose([constant(0), constant(50), constant(10**6)], [1e-3] * 3)
+
+
 def test_updates_stop_once_the_frame_budget_is_spent():
-    optimizer = make_optimizer(A3CConfig(max_frames=100, learning_rate=0.1), frames_per_update=20)
+    optimizer = make_optimizer(A3CConfig(max_frames=100, learning_rate=0.1, lr_anneal_frames=-1),
+                               frames_per_update=20)
     params = {"w": jnp.ones(2)}
     state = optimizer.init(params)
     for _ in range(5):
