@@ -18,7 +18,7 @@ from ale_py.vector_env import AtariVectorEnv
 
 from a3c_jax import A3CConfig
 from a3c_jax.envs import ATARI_FRAME_SKIP, atari_rom_id, make_env
-from a3c_jax.trainer import prepare_run
+from a3c_jax.training_run import prepare_run
 
 COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
 compilations = 0

@@ -5,7 +5,7 @@ import numpy as np
 import optax
 
 from a3c_jax import A3CConfig, SharedState, shared_rmsprop
-from a3c_jax.trainer import prepare_run
+from a3c_jax.training_run import prepare_run
 
 
 def test_threads_lose_no_update_and_match_a_serial_replay():

@@ -2,12 +2,12 @@
 from a3c_jax.checkpoint import CheckpointError
 from a3c_jax.config import A3CConfig, ConfigError
 from a3c_jax.envs import CueMemory, UnknownGameError, make_env
-from a3c_jax.evaluation import EvalResult, evaluate
+from a3c_jax.evaluation_run import EvalResult, evaluate
 from a3c_jax.networks import make_networks
 from a3c_jax.optim import shared_adam, shared_rmsprop
 from a3c_jax.paths import UnwritablePathError
 from a3c_jax.shared import SharedState
-from a3c_jax.trainer import TrainResult, WorkerFailed, train
+from a3c_jax.training_run import TrainResult, WorkerFailed, train
 
 __all__ = [
     "A3CConfig", "CheckpointError", "ConfigError", "CueMemory", "EvalResult", "SharedState",

@@ -9,7 +9,7 @@ import sys
 
 from a3c_jax import checkpoint
 from a3c_jax.envs import UnknownGameError
-from a3c_jax.evaluation import evaluate, results_record
+from a3c_jax.evaluation_run import evaluate, results_record
 from a3c_jax.paths import UnwritablePathError, ensure_writable_dir
 
 

@@ -15,7 +15,7 @@ from a3c_jax import checkpoint
 from a3c_jax.config import A3CConfig, ConfigError
 from a3c_jax.envs import UnknownGameError, check_game, game_label
 from a3c_jax.paths import UnwritablePathError
-from a3c_jax.trainer import WorkerFailed, train
+from a3c_jax.training_run import WorkerFailed, train
 
 
 def field_docs(cls) -> dict:

@@ -9,7 +9,7 @@ from flax import serialization
 from a3c_jax import checkpoint
 from a3c_jax.envs import atari_rom_id, check_game, game_label, make_env
 from a3c_jax.networks import make_networks
-from a3c_jax.scores import human_normalised
+from a3c_jax.reference_scores import human_normalised
 
 GIF_EVERY = 2  # keep every 2nd agent step: 7.5 frames of play per second of GIF at 2x speed
 GIF_MAX_FRAMES = 900
