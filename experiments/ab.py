@@ -24,7 +24,7 @@ import tempfile
 import numpy as np
 
 from a3c_jax import checkpoint
-from a3c_jax.envs import game_label
+from a3c_jax.envs import resolve_game
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 
@@ -71,7 +71,7 @@ def run_one(name: str, flags: list[str], game: str, frames: int, work_dir: str) 
                "--log-dir", os.path.join(run_dir, "run"), *flags]
     print("running:", shlex.join(command), flush=True)
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-    final = checkpoint.latest(os.path.join(run_dir, "checkpoints"), game_label(game))
+    final = checkpoint.latest(os.path.join(run_dir, "checkpoints"), resolve_game(game).label)
     config = checkpoint.load(final).config.to_dict()
     stem = os.path.join(RESULTS, f"ab_{game.lower()}_{name}")
     shutil.copy(os.path.join(run_dir, "run", "metrics.csv"), stem + "_metrics.csv")

@@ -14,11 +14,10 @@ import time
 
 import jax
 import numpy as np
-from ale_py.vector_env import AtariVectorEnv
 
 from a3c_jax import A3CConfig
-from a3c_jax.envs import ATARI_FRAME_SKIP, atari_rom_id, make_env
-from a3c_jax.trainer import prepare_run
+from a3c_jax.envs import ATARI_FRAME_SKIP, atari_vector_env, resolve_game
+from a3c_jax.training_run import prepare_run
 
 COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
 compilations = 0
@@ -38,11 +37,6 @@ def rss_mib() -> float:
     return float("nan")
 
 
-def update_counts(workers) -> tuple[int, int]:
-    """Updates applied by all workers, and the updates of others each of them waited behind."""
-    return (sum(w.applied_updates for w in workers), sum(w.stale_updates for w in workers))
-
-
 def measure_training(config: A3CConfig, warmup: float, seconds: float) -> dict:
     """Frames/s over `seconds` after `warmup`, with each worker's time split and memory."""
     run = prepare_run(config)
@@ -50,23 +44,24 @@ def measure_training(config: A3CConfig, warmup: float, seconds: float) -> dict:
     time.sleep(warmup)
     workers, shared = run.workers, run.shared
     frames0, lock0, compiles0 = shared.frames, shared.lock_wait_seconds, compilations
-    seconds0 = [dict(w.seconds) for w in workers]
-    applied0, stale0 = update_counts(workers)
+    stats0 = [dataclasses.replace(w.stats) for w in workers]  # copies
     start, rss = time.perf_counter(), [rss_mib()]
     while time.perf_counter() - start < seconds:
         time.sleep(min(1.0, seconds - (time.perf_counter() - start)))
         rss.append(rss_mib())
     wall = time.perf_counter() - start
     frames, lock, compiles = shared.frames, shared.lock_wait_seconds, compilations
-    spent = {key: sum(w.seconds[key] - s0[key] for w, s0 in zip(workers, seconds0))
-             for key in ("env", "act", "grad")}
+    stats = [dataclasses.replace(w.stats) for w in workers]
     run.stop_and_join()
     if any(w.error for w in workers):
         raise RuntimeError(next(w.error for w in workers if w.error))
-    applied, stale = update_counts(workers)
-    staleness = (stale - stale0) / max(applied - applied0, 1)
+
+    def spent(name):  # a WorkerStats field, summed over the workers, over the measured time
+        return sum(getattr(s, name) for s in stats) - sum(getattr(s, name) for s in stats0)
+
+    staleness = spent("stale_updates") / max(spent("applied_updates"), 1)
     thread_time = wall * len(workers)
-    shares = {key: value / thread_time for key, value in spent.items()}
+    shares = {key: spent(f"{key}_seconds") / thread_time for key in ("env", "act", "grad")}
     shares["lock"] = (lock - lock0) / thread_time
     shares["other"] = 1.0 - sum(shares.values())
     return dict(fps=(frames - frames0) / wall, shares=shares, compilations=compiles - compiles0,
@@ -75,7 +70,7 @@ def measure_training(config: A3CConfig, warmup: float, seconds: float) -> dict:
 
 def emulator_fps(game: str, seconds: float, num_envs: int = 16) -> float:
     """ale-py's C++ vector env alone, random actions, on all cores: the machine's limit."""
-    env = AtariVectorEnv(atari_rom_id(game), num_envs, num_threads=0)
+    env = atari_vector_env(resolve_game(game).rom, num_envs)
     env.reset(seed=0)
     actions = np.random.default_rng(0).integers(0, env.single_action_space.n, (4096, num_envs))
     steps, start = 0, time.perf_counter()
@@ -85,19 +80,6 @@ def emulator_fps(game: str, seconds: float, num_envs: int = 16) -> float:
     fps = steps * num_envs * ATARI_FRAME_SKIP / (time.perf_counter() - start)
     env.close()
     return fps
-
-
-def wrapper_env_fps(game: str, seconds: float) -> float:
-    """One gymnasium env with the paper's wrappers in one thread, random actions."""
-    env = make_env(game, training=True)
-    env.reset(seed=0)
-    steps, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        _, _, terminated, truncated, _ = env.step(env.action_space.sample())
-        if terminated or truncated:
-            env.reset()
-        steps += 1
-    return steps * ATARI_FRAME_SKIP / (time.perf_counter() - start)
 
 
 def main():
@@ -125,9 +107,8 @@ def main():
     print("config:", {k: v for k, v in dataclasses.asdict(config).items()
                       if k not in ("checkpoint_dir", "run_dir")}, flush=True)
     limit = emulator_fps(args.game, args.emulator_seconds)
-    wrapped = wrapper_env_fps(args.game, args.emulator_seconds)
-    print(f"emulator alone: {limit:,.0f} frames/s (AtariVectorEnv, 16 envs, all cores); "
-          f"{wrapped:,.0f} frames/s (one gymnasium-wrapped env, one thread)", flush=True)
+    print(f"emulator alone: {limit:,.0f} frames/s (the training protocol's AtariVectorEnv, "
+          f"16 envs, all cores)", flush=True)
     runs = []
     for repeat in range(args.repeats):
         result = measure_training(config, args.warmup, args.seconds)

@@ -4,28 +4,28 @@
     python experiments/dead_units.py --init        # a freshly initialised network
 
 Plays 300 steps in 8 training games with the checkpoint's own policy, then reads the
-activations on the next 8 x 20 frames. A conv filter counts as dead when it is not
-positive at any position of any of those frames: it then gets no gradient either.
+activations of the library's torso on the next 8 x 20 frames. A unit counts as dead when
+it is not positive at any position of any of those frames: it then gets no gradient either.
 """
 import argparse
 
-import flax.linen as nn
 import jax
 import numpy as np
 from flax import serialization
 
-from a3c_jax import checkpoint
-from a3c_jax.envs import AtariTrainingVectorEnv
-from a3c_jax.networks import ActorCritic, centred_frames, make_networks
+from a3c_jax import A3CConfig, checkpoint
+from a3c_jax.envs import agent_reset, make_envs, resolve_game
+from a3c_jax.networks import ActorCritic, make_networks
 
 NUM_ENVS, BURN_IN, FRAMES = 8, 300, 20
 
 
-def torso_activations(module: ActorCritic, obs):
-    """obs [N, 4, 84, 84] uint8 -> conv1 [N, 20, 20, 16], conv2 [N, 9, 9, 32], dense [N, 256]."""
-    conv1 = nn.relu(module.conv1(centred_frames(obs)))
-    conv2 = nn.relu(module.conv2(conv1))
-    return conv1, conv2, nn.relu(module.dense(conv2.reshape(conv2.shape[0], -1)))
+def pre_activations(networks, params, obs) -> dict:
+    """obs [N, 4, 84, 84] uint8 -> each torso layer's output before its ReLU, by layer name."""
+    _, state = networks.module.apply(params, obs, method=ActorCritic.torso,
+                                     capture_intermediates=True)
+    return {name: np.asarray(calls["__call__"][0])
+            for name, calls in state["intermediates"].items() if "__call__" in calls}
 
 
 def main():
@@ -36,24 +36,27 @@ def main():
     args = parser.parse_args()
     if not args.init and args.checkpoint is None:
         parser.error("give a checkpoint path or --init")
-    env = AtariTrainingVectorEnv("Pong", NUM_ENVS)
+    ckpt = None if args.init else checkpoint.load(args.checkpoint)
+    config = ckpt.config if ckpt else A3CConfig()
+    env = make_envs(resolve_game("Pong"), list(range(1, NUM_ENVS + 1)), training=True)
     networks = make_networks(env.single_observation_space.shape, np.uint8,
-                             int(env.single_action_space.n))
+                             int(env.single_action_space.n), config.arch, config.lstm_size,
+                             config.frame_norm)
     params = networks.init(jax.random.PRNGKey(0))
-    if not args.init:
-        params = serialization.from_state_dict(params, checkpoint.load(args.checkpoint).params)
+    if ckpt:
+        params = serialization.from_state_dict(params, ckpt.params)
     obs, _ = env.reset(seed=1)
-    reset, key, frames = np.ones(NUM_ENVS, bool), jax.random.PRNGKey(1), []
+    carry, reset, key = networks.initial_carry(NUM_ENVS), np.ones(NUM_ENVS, bool), jax.random.PRNGKey(1)
+    frames = []
     for step in range(BURN_IN + FRAMES):
-        action, _, key = networks.act(params, obs, (), reset, key)
-        obs, _, terminated, truncated, _ = env.step(np.asarray(action))
-        reset = terminated | truncated
+        action, carry, key = networks.act(params, obs, carry, reset, key)
+        obs, _, terminated, truncated, info = env.step(np.asarray(action))
+        reset = agent_reset(terminated, truncated, info)
         if step >= BURN_IN:
             frames.append(obs)
     env.close()
-    layers = networks.module.apply(params, np.concatenate(frames), method=torso_activations)
-    for name, units in zip(("conv1", "conv2", "dense"), layers):
-        fired = np.asarray(units > 0).reshape(-1, units.shape[-1]).any(0)
+    for name, units in pre_activations(networks, params, np.concatenate(frames)).items():
+        fired = (units > 0).reshape(-1, units.shape[-1]).any(0)
         print(f"{name}: {int((~fired).sum())} of {fired.size} units never fire")
 
 

@@ -1,141 +1,151 @@
-"""The paper's preprocessing, checked on real ALE games (ale-py ships the ROMs)."""
-import cv2
-import gymnasium as gym
+"""Game names and the paper's Atari protocol, checked on real ALE games (ale-py ships the ROMs)."""
 import numpy as np
 import pytest
 
-from a3c_jax.envs import (EpisodicLife, FireReset, UnknownGameError, atari_rom_id, check_game,
-                          game_label, make_env)
-
-
-def wrappers(env):
-    while isinstance(env, gym.Wrapper):
-        yield env
-        env = env.env
-
-
-def find(env, kind):
-    return next(w for w in wrappers(env) if isinstance(w, kind))
+from a3c_jax import A3CConfig
+from a3c_jax.envs import (AtariGames, AtariScreen, UnknownGameError, agent_reset, make_envs,
+                          resolve_game)
+from a3c_jax.evaluation_run import play_game
+from a3c_jax.training_run import worker_envs
+from a3c_jax.worker import worker_seeds
 
 
 @pytest.mark.parametrize("name", ["Pong", "pong", "PongNoFrameskip-v4", "ALE/Pong-v5", "Pong-v0"])
 def test_pong_spellings_resolve_to_one_rom(name):
-    assert atari_rom_id(name) == "pong" and game_label(name) == "Pong"
+    game = resolve_game(name)
+    assert (game.rom, game.label, game.is_atari, game.frames_per_step) == ("pong", "Pong", True, 4)
 
 
-def test_other_spellings():
-    assert atari_rom_id("SpaceInvaders") == "space_invaders"
-    assert atari_rom_id("Breakout-v0") == "breakout"
-    assert game_label("space_invaders") == "SpaceInvaders"
+def test_other_spellings_and_gymnasium_ids():
+    assert resolve_game("SpaceInvaders").rom == "space_invaders"
+    assert resolve_game("Breakout-v0").rom == "breakout"
+    assert resolve_game("space_invaders").label == "SpaceInvaders"
+    cartpole = resolve_game("CartPole-v1")
+    assert (cartpole.rom, cartpole.label, cartpole.frames_per_step) == (None, "CartPole-v1", 1)
+    assert resolve_game("a3c_jax/CueMemory-v0").label == "a3c_jax-CueMemory-v0"
 
 
 def test_unknown_game_names_the_closest_roms():
     with pytest.raises(UnknownGameError, match="unknown game 'Pongg'.*pong"):
-        check_game("Pongg")
+        resolve_game("Pongg")
     with pytest.raises(UnknownGameError, match="space_invaders"):
-        check_game("SpaceInvader")
+        resolve_game("SpaceInvader")
+    own = resolve_game("PixelCatch", own_env=True)  # the caller's env: the name only labels it
+    assert (own.label, own.is_atari, own.frames_per_step) == ("PixelCatch", False, 1)
 
 
-def test_observation_is_a_stack_of_four_84x84_uint8_frames():
-    env = make_env("Pong", training=True)
-    obs, _ = env.reset(seed=0)
-    assert obs.shape == (4, 84, 84) and obs.dtype == np.uint8
-    assert env.action_space.n == 6  # the minimal action set
-    next_obs, *_ = env.step(0)
-    np.testing.assert_array_equal(next_obs[:3], obs[1:])  # the stack shifts by one frame
+def test_observations_stack_four_84x84_frames_of_four_emulator_frames_each():
+    env = AtariGames(resolve_game("Pong"), 3, training=True)
+    obs, info = env.reset(seed=0)
+    assert obs.shape == (3, 4, 84, 84) and obs.dtype == np.uint8
+    assert env.single_action_space.n == 6  # the minimal action set
+    assert not obs[:, :3].any() and obs[:, 3].any()  # zeros before a game's first frame
+    next_obs, _, _, _, next_info = env.step(np.zeros(3, np.int64))
+    np.testing.assert_array_equal(next_obs[:, :3], obs[:, 1:])  # the stack shifts by one frame
+    np.testing.assert_array_equal(next_info["episode_frame_number"] - info["episode_frame_number"], 4)
 
 
-def test_action_repeat_four_and_max_over_the_last_two_raw_frames():
-    env = make_env("Breakout", training=False)
-    env.reset(seed=1)
-    env.action_space.seed(1)
-    ale = env.unwrapped.ale
-    preprocessing = find(env, gym.wrappers.AtariPreprocessing)
-    buffers_differ = False
-    for _ in range(40):
-        before = ale.getEpisodeFrameNumber()
-        obs, *_ = env.step(env.action_space.sample())
-        assert ale.getEpisodeFrameNumber() - before == 4
-        raw_last_two = np.maximum(preprocessing.obs_buffer[0], preprocessing.obs_buffer[1])
-        expected = cv2.resize(raw_last_two, (84, 84), interpolation=cv2.INTER_AREA)
-        np.testing.assert_array_equal(obs[-1], expected)
-        buffers_differ |= bool(np.any(preprocessing.obs_buffer[0] != preprocessing.obs_buffer[1]))
-    assert buffers_differ  # the two raw frames differ, so taking their max matters
+def test_games_start_after_a_random_number_of_noops():
+    env = AtariGames(resolve_game("Pong"), 1, training=False)
+    starts = {int(env.reset(seed=seed)[1]["episode_frame_number"][0]) for seed in range(12)}
+    assert len(starts) > 3 and max(starts) <= 30
 
 
-def test_up_to_30_noops_at_reset():
-    env = make_env("Pong", training=False)  # Pong also presses FIRE (1 step) after the no-ops
-    starts = set()
-    for seed in range(12):
-        env.reset(seed=seed)
-        starts.add(env.unwrapped.ale.getEpisodeFrameNumber())
-    assert len(starts) > 3  # a random number of no-ops
-    assert max(starts) <= (30 + 1) * 4
+def breakout_actions(steps, seed=0):
+    """Random Breakout play that presses FIRE often enough to launch the ball after each life."""
+    return np.random.default_rng(seed).integers(0, 4, steps)
 
 
-def test_fire_at_reset_only_for_games_that_have_it():
-    assert any(isinstance(w, FireReset) for w in wrappers(make_env("Breakout")))
-    assert not any(isinstance(w, FireReset) for w in wrappers(make_env("Freeway")))
+def test_evaluation_sees_the_training_frames_on_breakout():
+    """The same seed and actions through the training path (a worker's envs) and the
+    evaluation path (play_game): the agent gets the same observations and the same memory
+    resets at every step of a whole game; only the episode ends and rewards differ."""
+    config = A3CConfig(game="Breakout", envs_per_worker=1, seed=3)
+    game = resolve_game(config.game)
+    _, (seed,) = worker_seeds(config.seed, 0, 1)
+    actions = breakout_actions(3000)
+    seen = []  # what the evaluated agent sees: (obs, reset) before each step
+
+    def act(obs, reset):
+        seen.append((obs.copy(), reset.copy()))
+        return actions[len(seen) - 1:len(seen)]
+
+    score, length = play_game(make_envs(game, [seed], training=False), act, seed)
+    training, evaluation = worker_envs(config, game, 0), make_envs(game, [seed], training=False)
+    obs, _ = training.reset(seed=[seed])
+    evaluation.reset(seed=seed)
+    reset, training_episode_ends, raw_score = np.ones(1, bool), [], 0.0
+    for t in range(length):
+        np.testing.assert_array_equal(seen[t][0], obs, err_msg=f"step {t}")
+        np.testing.assert_array_equal(seen[t][1], reset, err_msg=f"step {t}")
+        obs, reward, terminated, truncated, info = training.step(actions[t:t + 1])
+        eval_obs, eval_reward, eval_terminated, _, eval_info = evaluation.step(actions[t:t + 1])
+        np.testing.assert_array_equal(eval_obs, obs)
+        np.testing.assert_array_equal(np.clip(eval_reward, -1, 1), reward)
+        raw_score += float(eval_reward[0])
+        if terminated[0]:
+            training_episode_ends.append(int(info["lives"][0]))
+            assert eval_terminated[0] == (t == length - 1)  # evaluation: only the game's end
+        reset = agent_reset(terminated, truncated, info)
+    # a lost life ends 4 training episodes (4, 3, 2, 1 lives left), then the game is over
+    assert training_episode_ends == [4, 3, 2, 1, 5]
+    assert sum(bool(r[0]) for _, r in seen) == 5  # memory restarts at the start and each lost life
+    assert score == raw_score and score == info["final_info"]["episode"]["r"][0]
 
 
-def test_reward_clipping_in_training_only():
-    def rewards(training):
-        env = make_env("SpaceInvaders", training=training)
+def test_rewards_are_clipped_in_training_only_and_scores_never():
+    def play(training):
+        env = AtariGames(resolve_game("SpaceInvaders"), 4, training=training)
         env.reset(seed=0)
-        env.action_space.seed(0)
-        seen = set()
-        for _ in range(600):
-            _, reward, terminated, truncated, _ = env.step(env.action_space.sample())
-            seen.add(float(reward))
-            if terminated or truncated:
-                env.reset()
-        return seen
+        rng, rewards, scores = np.random.default_rng(0), set(), []
+        for _ in range(2500):
+            _, reward, _, _, info = env.step(rng.integers(0, 6, 4))
+            rewards.update(float(r) for r in reward)
+            if "final_info" in info:
+                final = info["final_info"]
+                scores.extend(final["episode"]["r"][final["_episode"]])
+        return rewards, scores
 
-    assert rewards(training=True) <= {-1.0, 0.0, 1.0} and 1.0 in rewards(training=True)
-    assert max(rewards(training=False)) > 1.0  # raw scores: 5 to 30 points an invader
+    (clipped, scores), (raw, raw_scores) = play(True), play(False)
+    assert clipped <= {-1.0, 0.0, 1.0} and 1.0 in clipped
+    assert max(raw) > 1.0  # 5 to 30 points an invader
+    assert scores and max(scores) > 30 and scores == raw_scores
 
 
-def test_breakout_life_loss_ends_training_episode_not_the_game():
-    env = make_env("Breakout", training=True)
+def test_time_limit_truncates_the_game():
+    env = AtariGames(resolve_game("Pong"), 1, training=False, max_episode_frames=400)
     env.reset(seed=0)
-    env.action_space.seed(0)
-    ale = env.unwrapped.ale
-    assert ale.lives() == 5
-    ends, game_scores = [], []
-    while len(game_scores) < 1:
-        _, _, terminated, truncated, info = env.step(env.action_space.sample())
-        if terminated or truncated:
-            ends.append(ale.lives())
-            if "episode" in info:
-                game_scores.append(info["episode"]["r"])
-            frame = ale.getEpisodeFrameNumber()
-            env.reset()
-            if ale.lives() > 0 and "episode" not in info:
-                assert ale.getEpisodeFrameNumber() > frame  # the same game goes on
-    assert ends == [4, 3, 2, 1, 0]  # five training episodes, one per life
+    for step in range(200):
+        _, _, terminated, truncated, info = env.step(np.zeros(1, np.int64))
+        if truncated[0]:
+            break
+    assert truncated[0] and not terminated[0] and step < 100
+    assert info["final_info"]["episode"]["l"][0] == step + 1
 
 
-def test_evaluation_plays_all_five_lives_in_one_episode():
-    env = make_env("Breakout", training=False)
-    assert not any(isinstance(w, EpisodicLife) for w in wrappers(env))
-    env.reset(seed=0)
-    env.action_space.seed(0)
-    terminated = truncated = False
-    while not (terminated or truncated):
-        _, _, terminated, truncated, _ = env.step(env.action_space.sample())
-    assert env.unwrapped.ale.lives() == 0
+def test_sticky_actions_change_the_play():
+    def frames(sticky):
+        env = AtariGames(resolve_game("Breakout"), 1, training=True, sticky_actions=sticky)
+        env.reset(seed=0)
+        return np.stack([env.step(a[None])[0] for a in breakout_actions(100)])
+
+    assert not np.array_equal(frames(True), frames(False))
+    np.testing.assert_array_equal(frames(False), frames(False))
 
 
-def test_sticky_actions_and_time_limit_are_options():
-    plain = make_env("Pong").unwrapped.ale
-    sticky = make_env("Pong", sticky_actions=True).unwrapped.ale
-    assert plain.getFloat("repeat_action_probability") == 0.0
-    assert sticky.getFloat("repeat_action_probability") == pytest.approx(0.25)
-    env = make_env("Pong", training=False, max_episode_frames=400)
-    env.reset(seed=0)
-    steps, truncated = 0, False
-    while not truncated:
-        _, _, terminated, truncated, _ = env.step(0)
-        steps += 1
-        assert not terminated
-    assert steps <= 100 and env.unwrapped.ale.getEpisodeFrameNumber() <= 400
+def test_gif_screen_follows_the_played_game_in_colour():
+    game = resolve_game("Breakout")
+    env, screen = AtariGames(game, 1, training=False), AtariScreen(game)
+    env.reset(seed=5)
+    screen.reset(5)
+    first = screen.frame
+    for action in breakout_actions(50):
+        _, _, _, _, info = env.step(action[None])
+        screen.step(action[None], info)
+    assert first.shape == (210, 160, 3) and not np.array_equal(screen.frame, first)
+    elsewhere = AtariScreen(game)
+    elsewhere.reset(6)  # another seed: another number of no-ops
+    env.reset(seed=5)
+    _, _, _, _, info = env.step(np.zeros(1, np.int64))
+    with pytest.raises(RuntimeError, match="left the played game"):
+        elsewhere.step(np.zeros(1, np.int64), info)

@@ -4,7 +4,11 @@ import os
 import subprocess
 import sys
 
+import pytest
 from PIL import Image
+
+from a3c_jax import A3CConfig
+from a3c_jax.cli import parse_train_command as parse_command
 
 
 def run(*args, cwd):
@@ -75,4 +79,36 @@ def test_every_command_prints_its_help(tmp_path):
         result = run(module, "--help", cwd=tmp_path)
         assert result.returncode == 0, result.stderr
         assert "usage: " in result.stdout and "--" in result.stdout
-    assert "6% of the fastest" in run("a3c_jax.train", "--help", cwd=tmp_path).stdout
+    help_text = run("a3c_jax.train", "--help", cwd=tmp_path).stdout
+    for flag in ("--num-workers", "--preset", "--load-file", "--a3c-lstm", "--resume", "--log-dir"):
+        assert flag in help_text
+    assert "Steps per rollout before an update" in help_text  # A3CConfig's field docstring
+
+
+def test_presets_and_flags_from_the_command_line():
+    assert parse_command([]).config == A3CConfig()
+    assert parse_command(["--preset", "paper"]).config == A3CConfig.paper()
+    # flags given win over the preset's values, with - or _ in their names
+    assert parse_command(["--preset=paper", "--num_workers", "4", "--t-max", "20"]).config == \
+        A3CConfig.paper(num_workers=4, t_max=20)
+    seed_style = parse_command(["--game", "Breakout", "--a3c_lstm", "--load_file", "ckpt",
+                                "--training", "--sticky-actions", "--log_dir", "metrics"])
+    assert seed_style.config == A3CConfig(game="Breakout", arch="lstm", sticky_actions=True)
+    assert (seed_style.load_file, seed_style.training, seed_style.log_dir) == ("ckpt", True, "metrics")
+    assert parse_command(["--resume", "--no-sticky-actions"]).resume
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--num-workers", "abc"], "--num-workers"),
+    (["--bogus"], "--bogus"),
+    (["--preset", "fast"], "fast"),
+    (["--t-max"], "--t-max"),
+    (["--gamma", "2"], "gamma"),
+])
+def test_malformed_flags_are_one_line_and_exit_2(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        parse_command(argv)
+    stderr = capsys.readouterr().err
+    assert exit_info.value.code == 2
+    assert stderr.startswith("error: ") and message in stderr
+    assert len(stderr.strip().splitlines()) == 1, stderr

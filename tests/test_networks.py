@@ -1,8 +1,9 @@
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from a3c_jax.networks import ActorCritic, make_networks
+from a3c_jax.networks import ActorCritic, make_networks, normalised_frames
 
 
 def test_atari_ff_network_shapes_and_uint8_input():
@@ -19,15 +20,31 @@ def test_atari_ff_network_shapes_and_uint8_input():
     assert np.all((np.asarray(action) >= 0) & (np.asarray(action) < 6))
 
 
-def test_images_are_scaled_inside_the_network():
+def test_frames_are_scaled_to_unit_range_and_centred_by_hand():
+    # a frame half black (0) and half white (255): [0, 1] -> 0 and 1, mean 0.5 -> -0.5 and 0.5
+    obs = np.zeros((1, 1, 84, 84), np.uint8)
+    obs[..., 42:] = 255
+    x = np.asarray(normalised_frames(obs, "centre"))  # [1, 84, 84, 1]
+    np.testing.assert_allclose(x[0, :, :42, 0], -0.5, rtol=1e-6)
+    np.testing.assert_allclose(x[0, :, 42:, 0], 0.5, rtol=1e-6)
+
+
+def test_the_network_scales_uint8_frames_itself():
+    """The torso on raw uint8 pixels equals its layers applied to frames scaled by hand."""
     net = make_networks((4, 84, 84), np.uint8, num_actions=3)
     params = net.init(jax.random.PRNGKey(0))
-    obs = np.full((1, 4, 84, 84), 255, np.uint8)
-    as_uint8 = net.module.apply(params, obs, (), np.zeros(1, bool))[0]
-    as_unit = net.module.apply(params, obs.astype(np.float32) / 255.0 * 255.0, (), np.zeros(1, bool))[0]
-    np.testing.assert_allclose(as_uint8, as_unit, rtol=1e-5)
-    features = net.module.apply(params, obs, method=ActorCritic.torso)
-    assert np.isfinite(features).all() and float(jnp.abs(features).max()) < 1e3
+    obs = np.random.default_rng(0).integers(0, 256, (2, 4, 84, 84), dtype=np.uint8)
+    x = obs.transpose(0, 2, 3, 1).astype(np.float32) / 255.0
+    x = x - x.mean(axis=(1, 2), keepdims=True)  # each of the 4 frames minus its mean
+
+    def layers(module, x):
+        x = nn.relu(module.conv1(x))
+        x = nn.relu(module.conv2(x))
+        return nn.relu(module.dense(x.reshape(x.shape[0], -1)))
+
+    np.testing.assert_allclose(net.module.apply(params, obs, method=ActorCritic.torso),
+                               net.module.apply(params, jnp.asarray(x), method=layers),
+                               rtol=1e-4, atol=1e-5)
 
 
 def test_lstm_unroll_equals_stepping_with_resets():

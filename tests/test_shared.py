@@ -1,11 +1,12 @@
 import threading
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 
 from a3c_jax import A3CConfig, SharedState, shared_rmsprop
-from a3c_jax.trainer import prepare_run
+from a3c_jax.training_run import prepare_run
 
 
 def test_threads_lose_no_update_and_match_a_serial_replay():
@@ -45,10 +46,19 @@ def test_threads_lose_no_update_and_match_a_serial_replay():
     assert int(shared.opt_state.count) == n_threads * k_updates
 
 
-def _counted_run(tmp_path, num_workers):
+def _counted_run(tmp_path, num_workers, before_apply=None):
+    """A CartPole run of 4,000 frames; before_apply(shared) runs before each update a worker applies."""
     config = A3CConfig(game="CartPole-v1", num_workers=num_workers, envs_per_worker=2,
                        max_frames=4_000, checkpoint_dir=str(tmp_path))
     run = prepare_run(config)
+    if before_apply is not None:
+        apply = run.shared.apply
+
+        def apply_later(grads, frames):
+            before_apply(run.shared)
+            return apply(grads, frames)
+
+        run.shared.apply = apply_later
     run.start()
     for worker in run.workers:
         worker.join()  # each stops on its own once the frame budget is spent
@@ -59,13 +69,29 @@ def _counted_run(tmp_path, num_workers):
 def test_one_worker_is_never_stale_and_every_update_is_counted(tmp_path):
     run = _counted_run(tmp_path / "one", 1)
     (worker,) = run.workers
-    assert worker.applied_updates == run.shared.updates == 4_000 // 10
-    assert worker.stale_updates == 0
+    assert worker.stats.applied_updates == run.shared.updates == 4_000 // 10
+    assert worker.stats.stale_updates == 0
 
 
-def test_with_several_workers_staleness_counts_the_others_updates(tmp_path):
+def test_staleness_counts_the_updates_applied_since_the_params_were_read(tmp_path):
+    """Two updates by someone else land between each read and update: each is 2 updates stale."""
+    def two_others(shared):
+        zeros = jax.tree.map(jnp.zeros_like, shared.params)
+        for _ in range(2):
+            SharedState.apply(shared, zeros, 0)  # no frames: the budget stays the worker's
+
+    run = _counted_run(tmp_path / "busy", 1, before_apply=two_others)
+    (worker,) = run.workers
+    assert worker.stats.applied_updates == 400 and run.shared.updates == 3 * 400
+    assert worker.stats.stale_updates == 2 * 400
+
+
+def test_with_several_workers_staleness_counts_only_the_others_updates(tmp_path):
     run = _counted_run(tmp_path / "three", 3)
-    assert sum(w.applied_updates for w in run.workers) == run.shared.updates
-    for worker in run.workers:
-        # at most every update applied by the others in the whole run
-        assert 0 <= worker.stale_updates <= worker.applied_updates * (run.shared.updates - 1)
+    stats = [worker.stats for worker in run.workers]
+    assert sum(s.applied_updates for s in stats) == run.shared.updates
+    for s in stats:
+        # a worker's rollouts follow one another, so each update by another worker falls
+        # within at most one of them
+        assert 0 <= s.stale_updates <= run.shared.updates - s.applied_updates
+    assert sum(s.stale_updates for s in stats) > 0  # three threads on two cores overlap

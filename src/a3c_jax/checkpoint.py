@@ -77,11 +77,16 @@ def list_checkpoints(directory: str, label: str) -> list[str]:
 
 
 def latest(directory: str, label: str) -> str | None:
-    """The newest checkpoint of `label` that loads completely, or None."""
+    """The path of the newest checkpoint of `label` that loads completely, or None."""
+    ckpt = load_latest(directory, label)
+    return ckpt.path if ckpt is not None else None
+
+
+def load_latest(directory: str, label: str) -> Checkpoint | None:
+    """The newest checkpoint of `label` that loads completely, loaded; or None."""
     for path in reversed(list_checkpoints(directory, label)):
         try:
-            load(path)
-            return path
+            return load(path)
         except CheckpointError:
             continue
     return None

@@ -26,8 +26,8 @@ class A3CConfig:
     num_workers: int = 2
     """Actor-learner threads. The paper used 16 on 16 cores; 2 matches this project's 2-core machine."""
     envs_per_worker: int = 8
-    """Environments each worker steps as one batch: 8 runs within 6% of the fastest (16) on
-    2 cores with twice the updates per frame (README). 1 is the paper's one-environment-per-thread A3C."""
+    """Environments each worker steps as one batch (README: Speed); 1 is the paper's
+    one-environment-per-thread A3C."""
     t_max: int = 5
     """Steps per rollout before an update (paper: t_max = 5)."""
     gamma: float = 0.99

@@ -1,12 +1,14 @@
-"""Environments: ALE games with the paper's preprocessing, plain gymnasium envs, and CueMemory.
+"""Environments: game names, the paper's Atari protocol (one definition for training and
+evaluation), plain gymnasium envs, and CueMemory.
 
-Every env made here reports whole-game scores the same way: gymnasium's
-RecordEpisodeStatistics sits below any life-loss or reward-clipping wrapper, so
-`info["episode"]["r"]` is the unclipped score of a real episode (a whole game on Atari).
+Every env made here is a vector env that reports whole-game scores the same way:
+info["final_info"]["episode"] holds the unclipped score and length of each finished game.
 """
 import difflib
+import functools
 import os
 import re
+from dataclasses import dataclass
 
 import ale_py
 import gymnasium as gym
@@ -15,6 +17,7 @@ from ale_py.vector_env import AtariVectorEnv
 
 ATARI_FRAME_SKIP = 4
 ATARI_STACK = 4
+ATARI_NOOP_MAX = 30
 
 ale_py.ALEInterface.setLoggerMode(ale_py.LoggerMode.Error)  # no banner on stderr for every env
 
@@ -65,158 +68,115 @@ class CueMemory(gym.Env):
 gym.register(id="a3c_jax/CueMemory-v0", entry_point=CueMemory)
 
 
-class EpisodicLife(gym.Wrapper):
-    """Ends the training episode when a life is lost, but resets the game only when it is over.
-
-    After a lost life, reset() continues the same game with one no-op step (DeepMind's
-    protocol), so the agent learns that losing a life is bad without replaying the start.
-    """
-
-    def __init__(self, env):
-        super().__init__(env)
-        self._lives = 0
-        self._game_over = True
-
-    def step(self, action):
-        obs, reward, terminated, truncated, info = self.env.step(action)
-        self._game_over = terminated or truncated
-        lives = self.env.unwrapped.ale.lives()
-        if 0 < lives < self._lives:
-            terminated = True
-        self._lives = lives
-        return obs, reward, terminated, truncated, info
-
-    def reset(self, **kwargs):
-        if self._game_over:
-            obs, info = self.env.reset(**kwargs)
-        else:
-            obs, _, terminated, truncated, info = self.env.step(0)
-            if terminated or truncated:
-                obs, info = self.env.reset(**kwargs)
-        self._lives = self.env.unwrapped.ale.lives()
-        return obs, info
+@functools.lru_cache(maxsize=1)
+def _roms_by_key() -> dict[str, str]:
+    """ALE ROM ids by their spelling without underscores (`spaceinvaders` -> `space_invaders`)."""
+    return {rom.replace("_", ""): rom for rom in ale_py.roms.get_all_rom_ids()}
 
 
-class FireReset(gym.Wrapper):
-    """Presses FIRE after every reset, for games that wait for it (Breakout, ...)."""
-
-    def reset(self, **kwargs):
-        self.env.reset(**kwargs)
-        obs, _, terminated, truncated, info = self.env.step(1)
-        if terminated or truncated:
-            obs, info = self.env.reset(**kwargs)
-        return obs, info
-
-
-def _rom_ids() -> list[str]:
-    return list(ale_py.roms.get_all_rom_ids())
-
-
-def atari_rom_id(name: str) -> str | None:
+def _rom_id(name: str) -> str | None:
     """`Pong`, `pong`, `PongNoFrameskip-v4`, `ALE/Pong-v5`, `space_invaders` -> ALE ROM id, or None."""
     base = name.split("/")[-1]
     base = re.sub(r"-v\d+$", "", base)
     base = re.sub(r"(NoFrameskip|Deterministic)$", "", base)
-    key = base.replace("_", "").replace("-", "").lower()
-    return {rom.replace("_", ""): rom for rom in _rom_ids()}.get(key)
+    return _roms_by_key().get(base.replace("_", "").replace("-", "").lower())
 
 
-def is_atari(game: str) -> bool:
-    return atari_rom_id(game) is not None
+@dataclass(frozen=True)
+class Game:
+    """A game name resolved once: what to make, and what checkpoints and runs call it."""
+
+    name: str  # as the user spelt it
+    rom: str | None  # ALE ROM id (`space_invaders`); None for a gymnasium id or a caller's own env
+    label: str  # `Pong` for every spelling of an ALE game, else the name with `/` as `-`
+
+    @property
+    def is_atari(self) -> bool:
+        return self.rom is not None
+
+    @property
+    def frames_per_step(self) -> int:
+        """Emulator frames per agent step: the action repeat on Atari, 1 elsewhere."""
+        return ATARI_FRAME_SKIP if self.is_atari else 1
 
 
-def check_game(game: str) -> None:
-    """Raises UnknownGameError, naming the closest ALE games, unless `game` can be made."""
-    if is_atari(game) or game in gym.registry:
-        return
-    key = game.split("/")[-1].lower()
+def resolve_game(name: str, *, own_env: bool = False) -> Game:
+    """The Game for a name: an ALE game in any spelling users know, or a gymnasium id.
+
+    own_env: the caller makes the envs (an env_fn), so the name only labels the checkpoints.
+    Otherwise an unknown name raises UnknownGameError naming the closest ALE games.
+    """
+    rom = _rom_id(name)
+    label = "".join(part.capitalize() for part in rom.split("_")) if rom else name.replace("/", "-")
+    if own_env:
+        return Game(name, None, label)
+    if rom is None and name not in gym.registry:
+        raise _unknown_game(name)
+    return Game(name, rom, label)
+
+
+def _unknown_game(name: str) -> UnknownGameError:
+    key = name.split("/")[-1].lower()
     key = re.sub(r"(noframeskip|deterministic)?(-v\d+)?$", "", key)
-    roms = _rom_ids()
-    by_key = {rom.replace("_", ""): rom for rom in roms} | {rom: rom for rom in roms}
+    by_key = _roms_by_key() | {rom: rom for rom in _roms_by_key().values()}
     close = [by_key[k] for k in difflib.get_close_matches(key, list(by_key), n=5, cutoff=0.5)]
     close = list(dict.fromkeys(close))[:3]
     hint = f"closest ALE games: {', '.join(close)}" if close else \
         "see ale_py.roms.get_all_rom_ids() for the ALE games"
-    raise UnknownGameError(
-        f"unknown game {game!r}: {hint} (a registered gymnasium id such as CartPole-v1 also works)")
+    return UnknownGameError(
+        f"unknown game {name!r}: {hint} (a registered gymnasium id such as CartPole-v1 also works)")
 
 
-def game_label(game: str) -> str:
-    """The name checkpoints carry: `Pong` for any spelling of an ALE game, else the gym id."""
-    rom = atari_rom_id(game)
-    if rom is not None:
-        return "".join(part.capitalize() for part in rom.split("_"))
-    return game.replace("/", "-")
+def atari_vector_env(rom: str, num_envs: int, *, sticky_actions: bool = False,
+                     max_episode_frames: int = 108_000, colour_screen: bool = False) -> AtariVectorEnv:
+    """The paper's Atari protocol on ale-py's C++ vector env: its one definition.
 
+    Each agent step repeats the action for 4 emulator frames; an observation [4, 84, 84]
+    uint8 stacks the last 4 grey frames, each the max of its step's last two emulator
+    frames, with zeros before a game's first. A game starts with a random number of no-op
+    frames (fewer than 30), then FIRE where the game needs it. A lost life is reported as
+    `terminated` while the game goes on; a finished game is reset within the same step.
+    The emulator and the preprocessing run in C++ threads without the GIL.
 
-def frames_per_step(game: str) -> int:
-    """Raw frames per agent step: the action repeat on Atari, 1 elsewhere."""
-    return ATARI_FRAME_SKIP if is_atari(game) else 1
-
-
-def make_atari_env(game: str, *, training: bool, sticky_actions: bool = False,
-                   max_episode_frames: int = 108_000, render: bool = False) -> gym.Env:
-    """The paper's Atari env: observations [4, 84, 84] uint8 (the last 4 max-pooled grey frames).
-
-    Training adds reward clipping to [-1, 1] and ends the episode on a lost life;
-    evaluation plays whole games with raw scores. Both start with up to 30 no-ops.
+    colour_screen: the same games as RGB [1, 210, 160, 3] screens (no pooling), for GIFs.
     """
-    rom = atari_rom_id(game)
-    if rom is None:
-        check_game(game)
-        raise UnknownGameError(f"{game!r} is not an ALE game")
-    env = ale_py.env.AtariEnv(
-        game=rom, frameskip=1, repeat_action_probability=0.25 if sticky_actions else 0.0,
-        max_num_frames_per_episode=max_episode_frames, full_action_space=False,
-        render_mode="rgb_array" if render else None)
-    env = gym.wrappers.AtariPreprocessing(env, noop_max=30, frame_skip=ATARI_FRAME_SKIP,
-                                          screen_size=84, terminal_on_life_loss=False)
-    env = gym.wrappers.RecordEpisodeStatistics(env)
-    if training:
-        env = EpisodicLife(env)
-    if "FIRE" in env.unwrapped.get_action_meanings():
-        env = FireReset(env)
-    if training:
-        env = gym.wrappers.ClipReward(env, -1.0, 1.0)
-    return gym.wrappers.FrameStackObservation(env, ATARI_STACK, padding_type="reset")
+    screen = dict(grayscale=False, img_height=210, img_width=160, stack_num=1, maxpool=False)
+    return AtariVectorEnv(
+        rom, num_envs, num_threads=min(num_envs, os.cpu_count() or 1),
+        autoreset_mode=gym.vector.AutoresetMode.SAME_STEP, life_loss_info=True,
+        reward_clipping=False, noop_max=ATARI_NOOP_MAX, use_fire_reset=True,
+        frameskip=ATARI_FRAME_SKIP, repeat_action_probability=0.25 if sticky_actions else 0.0,
+        max_num_frames_per_episode=max_episode_frames,
+        **(screen if colour_screen else dict(stack_num=ATARI_STACK)))
 
 
-def make_env(game: str, *, training: bool = True, sticky_actions: bool = False,
-             max_episode_frames: int = 108_000, render: bool = False) -> gym.Env:
-    """One env for `game`: an ALE game with the paper's preprocessing, or a gymnasium id."""
-    check_game(game)
-    if is_atari(game):
-        return make_atari_env(game, training=training, sticky_actions=sticky_actions,
-                              max_episode_frames=max_episode_frames, render=render)
-    env = gym.make(game, **({"render_mode": "rgb_array"} if render else {}))
-    return gym.wrappers.RecordEpisodeStatistics(env)
+class AtariGames(gym.vector.VectorWrapper):
+    """B Atari games under the paper's protocol (atari_vector_env): [B, 4, 84, 84] uint8.
 
-
-class AtariTrainingVectorEnv(gym.vector.VectorWrapper):
-    """B training games on ale-py's C++ vector env, which runs the emulator and the paper's
-    preprocessing in its own threads without holding the GIL.
-
-    The same protocol as make_atari_env(training=True): [B, 4, 84, 84] uint8, up to 30
-    no-ops and FIRE at reset, rewards clipped to [-1, 1], a lost life ends the training
-    episode while the game goes on. Whole-game unclipped scores are reported the way
-    gymnasium's vector envs report RecordEpisodeStatistics: info["final_info"]["episode"].
+    Training and evaluation see the same observations; they differ only in what an episode
+    and a reward are (DeepMind's protocol):
+      training:   rewards clipped to [-1, 1]; a lost life ends the episode, the game goes on;
+      evaluation: raw rewards; the episode is the whole game.
+    Both report info["life_lost"] [B] bool and, for each finished game, its unclipped score
+    and length the way gymnasium's vector envs report RecordEpisodeStatistics:
+    info["final_info"]["episode"]["r" / "l"] where info["final_info"]["_episode"].
     """
 
-    def __init__(self, game: str, num_envs: int, *, sticky_actions: bool = False,
+    def __init__(self, game: Game, num_envs: int, *, training: bool, sticky_actions: bool = False,
                  max_episode_frames: int = 108_000):
-        super().__init__(AtariVectorEnv(
-            atari_rom_id(game), num_envs, num_threads=min(num_envs, os.cpu_count() or 1),
-            autoreset_mode=gym.vector.AutoresetMode.SAME_STEP, life_loss_info=True,
-            reward_clipping=False, noop_max=30, use_fire_reset=True, frameskip=ATARI_FRAME_SKIP,
-            stack_num=ATARI_STACK, repeat_action_probability=0.25 if sticky_actions else 0.0,
-            max_num_frames_per_episode=max_episode_frames))
+        super().__init__(atari_vector_env(game.rom, num_envs, sticky_actions=sticky_actions,
+                                          max_episode_frames=max_episode_frames))
+        self.training = training
         self._lives = np.zeros(num_envs, np.int64)
         self._score = np.zeros(num_envs, np.float64)
         self._length = np.zeros(num_envs, np.int64)
 
     def reset(self, *, seed=None, options=None):
+        """seed: an int (env i gets seed + i) or the list [seed, seed + 1, ...]."""
         if isinstance(seed, (list, tuple)):
-            seed = seed[0]
+            if list(seed) != list(range(seed[0], seed[0] + len(seed))):
+                raise ValueError(f"seeds {seed} are not consecutive: pass an int or [s, s + 1, ...]")
+            seed = int(seed[0])
         obs, info = self.env.reset(seed=seed, options=options)
         self._lives[:] = info["lives"]
         self._score[:], self._length[:] = 0.0, 0
@@ -234,9 +194,73 @@ class AtariTrainingVectorEnv(gym.vector.VectorWrapper):
                                   "_episode": game_over}
             self._score[game_over], self._length[game_over] = 0.0, 0
         self._lives[:] = lives
-        return obs, np.clip(reward, -1.0, 1.0).astype(np.float32), terminated, truncated, info
+        info["life_lost"] = life_lost
+        if self.training:
+            return obs, np.clip(reward, -1.0, 1.0).astype(np.float32), terminated, truncated, info
+        return obs, reward.astype(np.float32), terminated & ~life_lost, truncated, info
 
 
-def make_vector_env(env_fns) -> gym.vector.VectorEnv:
-    """Steps several envs as one batch; a finished env is reset within the same step."""
-    return gym.vector.SyncVectorEnv(env_fns, autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
+class AtariScreen:
+    """The colour screen of one Atari game, for GIFs: a second emulator fed the same seed and
+    actions as the game being played, whose observations alone the agent sees."""
+
+    def __init__(self, game: Game, *, sticky_actions: bool = False, max_episode_frames: int = 108_000):
+        self._env = atari_vector_env(game.rom, 1, sticky_actions=sticky_actions,
+                                     max_episode_frames=max_episode_frames, colour_screen=True)
+        self.frame = None  # [210, 160, 3] uint8: the screen now
+
+    def reset(self, seed: int) -> None:
+        obs, _ = self._env.reset(seed=seed)
+        self.frame = obs[0, -1]
+
+    def step(self, actions, played_info: dict) -> None:
+        """Follows one step of the played game; played_info is that step's info."""
+        obs, _, _, _, info = self._env.step(np.asarray(actions))
+        for key in ("episode_frame_number", "lives"):
+            if info[key][0] != played_info[key][0]:
+                raise RuntimeError(f"the GIF's emulator left the played game ({key} "
+                                   f"{info[key][0]} != {played_info[key][0]})")
+        self.frame = obs[0, -1]
+
+    def close(self) -> None:
+        self._env.close()
+
+
+def agent_reset(terminated, truncated, info) -> np.ndarray:
+    """[B] bool: where the agent's memory (the LSTM state) starts afresh after a step: an
+    episode ended or, on Atari, a life was lost. Training and evaluation both use this rule,
+    so an agent is evaluated with the resets it was trained with."""
+    return np.asarray(terminated | truncated | info.get("life_lost", False), bool)
+
+
+def make_envs(game: Game, seeds: list[int], *, training: bool, env_fn=None,
+              sticky_actions: bool = False, max_episode_frames: int = 108_000,
+              render: bool = False) -> gym.vector.VectorEnv:
+    """len(seeds) envs of `game` stepped as one batch, each reset within the step that ends
+    it: what training and evaluation both play. Reset them with the same seeds.
+
+    Atari games: AtariGames (`training` picks its episodes and rewards). Other games:
+    gymnasium.make(game.name), or env_fn(seed) for each seed, under RecordEpisodeStatistics;
+    render: their env.render() gives RGB frames (for GIFs).
+    """
+    if env_fn is None and game.is_atari:
+        return AtariGames(game, len(seeds), training=training, sticky_actions=sticky_actions,
+                          max_episode_frames=max_episode_frames)
+
+    def make(seed):
+        if env_fn is not None:
+            env = env_fn(seed)
+        else:
+            env = gym.make(game.name, **({"render_mode": "rgb_array"} if render else {}))
+        return env if _has_episode_statistics(env) else gym.wrappers.RecordEpisodeStatistics(env)
+
+    return gym.vector.SyncVectorEnv([functools.partial(make, seed) for seed in seeds],
+                                    autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
+
+
+def _has_episode_statistics(env: gym.Env) -> bool:
+    while isinstance(env, gym.Wrapper):
+        if isinstance(env, gym.wrappers.RecordEpisodeStatistics):
+            return True
+        env = env.env
+    return False

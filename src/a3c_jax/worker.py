@@ -2,6 +2,7 @@
 import threading
 import time
 import traceback
+from dataclasses import dataclass
 from typing import Any, Callable, NamedTuple
 
 import jax
@@ -10,7 +11,8 @@ import numpy as np
 import optax
 
 from a3c_jax.config import A3CConfig
-from a3c_jax.losses import a3c_loss_terms, gae_advantages, n_step_returns
+from a3c_jax.envs import agent_reset
+from a3c_jax.losses import a3c_loss
 from a3c_jax.networks import A3CNetworks
 from a3c_jax.shared import SharedState
 
@@ -31,11 +33,7 @@ class Trajectory(NamedTuple):
 
 
 def make_grad_fn(networks: A3CNetworks, config: A3CConfig) -> Callable:
-    """Jitted (params, Trajectory) -> (grads, metrics); the loss is summed over T and over B.
-
-    Summing over the B envs makes one update carry the gradients of B paper-style
-    one-env rollouts. With the paper's eps = 0.1 the RMSProp statistics stay below eps
-    for almost every weight, so averaging would make each update B times smaller.
+    """Jitted (params, Trajectory) -> (grads, metrics) of losses.a3c_loss with the config's coefficients.
 
     metrics["grad_norm"] is the global gradient norm before clipping; metrics["finite"] is
     False when the loss or any gradient is NaN or infinite.
@@ -44,28 +42,33 @@ def make_grad_fn(networks: A3CNetworks, config: A3CConfig) -> Callable:
     def loss_fn(params, traj: Trajectory):
         logits, values, _ = networks.unroll(params, traj.obs, traj.carry, traj.reset)  # [T+1, B, A], [T+1, B]
         discount = config.gamma * (1.0 - traj.reset[1:].astype(jnp.float32))  # [T, B]
-        values_tm1 = values[:-1]
-        if config.gae_lambda == 1.0:
-            returns = jax.vmap(n_step_returns, in_axes=(1, 1, 0), out_axes=1)(
-                traj.reward, discount, values[-1])
-            advantages = returns - values_tm1
-        else:
-            advantages = jax.vmap(gae_advantages, in_axes=(1, 1, 1, None), out_axes=1)(
-                traj.reward, discount, values, config.gae_lambda)
-            returns = advantages + values_tm1
-        policy, value, entropy = jax.vmap(a3c_loss_terms, in_axes=1)(
-            logits[:-1], traj.action, advantages, values_tm1, returns)  # each [B]
-        policy, value, entropy = policy.sum(), value.sum(), entropy.sum()
-        loss = policy + config.value_coef * value - config.entropy_beta * entropy
-        return loss, dict(loss=loss, policy_loss=policy, value_loss=value, entropy=entropy)
+        return a3c_loss(logits[:-1], values, traj.action, traj.reward, discount,
+                        gae_lambda=config.gae_lambda, value_coef=config.value_coef,
+                        entropy_beta=config.entropy_beta)
 
     def grad_fn(params, traj: Trajectory):
         grads, metrics = jax.grad(loss_fn, has_aux=True)(params, traj)
-        grad_norm = optax.global_norm(grads)  # NaN or inf when any gradient is
+        grad_norm = optax.tree.norm(grads)  # NaN or inf when any gradient is
         finite = jnp.isfinite(metrics["loss"]) & jnp.isfinite(grad_norm)
         return grads, dict(metrics, grad_norm=grad_norm, finite=finite)
 
     return jax.jit(grad_fn)
+
+
+def worker_seeds(seed: int, rank: int, num_envs: int) -> tuple[int, list[int]]:
+    """Worker `rank`'s action-sampling seed, seed + rank, and its envs' seeds, 1000 apart per worker."""
+    return seed + rank, [(seed + rank) * 1000 + i for i in range(num_envs)]
+
+
+@dataclass
+class WorkerStats:
+    """Where one worker's time went and how stale its updates were (read by experiments/bench.py)."""
+
+    env_seconds: float = 0.0  # stepping the envs
+    act_seconds: float = 0.0  # choosing actions
+    grad_seconds: float = 0.0  # computing gradients
+    applied_updates: int = 0
+    stale_updates: int = 0  # updates others applied between this worker's params read and its update
 
 
 class NonFiniteError(RuntimeError):
@@ -87,10 +90,7 @@ class Worker(threading.Thread):
         self.frames_per_update = config.t_max * env.num_envs * frames_per_step
         self.metrics: dict = {}
         self.error: str | None = None
-        self.seconds = {"env": 0.0, "act": 0.0, "grad": 0.0}  # where this thread's time went
-        # Staleness: updates other workers applied between this worker's read of the params
-        # and its own update with gradients from them (0 would be synchronous training).
-        self.applied_updates = self.stale_updates = 0
+        self.stats = WorkerStats()
 
     def run(self):
         try:
@@ -106,22 +106,22 @@ class Worker(threading.Thread):
 
     def _loop(self):
         config, env = self.config, self.env
-        seed = config.seed + self.rank
-        obs, _ = env.reset(seed=[seed * 1000 + i for i in range(env.num_envs)])
+        key_seed, env_seeds = worker_seeds(config.seed, self.rank, env.num_envs)
+        obs, _ = env.reset(seed=env_seeds)
         carry = self.networks.initial_carry(env.num_envs)
         reset = np.ones(env.num_envs, bool)
-        key = jax.random.PRNGKey(seed)
+        key = jax.random.PRNGKey(key_seed)
         while not self.stop.is_set() and self.shared.frames < config.max_frames:
             read_at, params = self.shared.updates, self.shared.params
             traj, obs, carry, reset, key = self._rollout(params, obs, carry, reset, key)
             start = time.perf_counter()
             grads, self.metrics = self.grad_fn(params, traj)
             finite = bool(self.metrics["finite"])  # waits for the gradients
-            self.seconds["grad"] += time.perf_counter() - start
+            self.stats.grad_seconds += time.perf_counter() - start
             if finite:
                 number = self.shared.apply(grads, self.frames_per_update)
-                self.applied_updates += 1
-                self.stale_updates += number - 1 - read_at
+                self.stats.applied_updates += 1
+                self.stats.stale_updates += number - 1 - read_at
             elif self.shared.skip(self.frames_per_update) >= config.max_nonfinite_updates:
                 raise NonFiniteError(
                     f"{config.max_nonfinite_updates} updates in a row had a non-finite loss or "
@@ -136,16 +136,16 @@ class Worker(threading.Thread):
         reward_buf = np.empty((t_max, env.num_envs), np.float32)
         carry_0 = carry
         obs_buf[0], reset_buf[0] = obs, reset
-        seconds = self.seconds
+        stats = self.stats
         for t in range(t_max):
             start = time.perf_counter()
             action, carry, key = self.networks.act(params, obs, carry, reset, key)
             action = np.asarray(action)
             acted = time.perf_counter()
             obs, reward, terminated, truncated, info = env.step(action)
-            seconds["act"] += acted - start
-            seconds["env"] += time.perf_counter() - acted
-            reset = terminated | truncated
+            stats.act_seconds += acted - start
+            stats.env_seconds += time.perf_counter() - acted
+            reset = agent_reset(terminated, truncated, info)
             obs_buf[t + 1], reset_buf[t + 1] = obs, reset
             action_buf[t], reward_buf[t] = action, reward
             if "final_info" in info:

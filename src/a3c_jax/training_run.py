@@ -1,5 +1,8 @@
-"""Training for library users: `a3c_jax.train(config, env_fn=None)`."""
-import functools
+"""A training run, for library users: `a3c_jax.train(config, env_fn=None)`.
+
+The run builds the envs, networks, shared state and workers, then watches the workers,
+writing checkpoints and progress lines until the frame budget is spent.
+"""
 import threading
 import time
 from dataclasses import dataclass
@@ -10,14 +13,13 @@ from flax import serialization
 
 from a3c_jax import checkpoint
 from a3c_jax.config import A3CConfig, ConfigError
-from a3c_jax.envs import (AtariTrainingVectorEnv, check_game, frames_per_step, game_label,
-                          is_atari, make_env, make_vector_env)
+from a3c_jax.envs import Game, make_envs, resolve_game
 from a3c_jax.metrics import RunLog
 from a3c_jax.networks import make_networks
 from a3c_jax.optim import learning_rate_schedule, make_optimizer
 from a3c_jax.paths import ensure_writable_dir
 from a3c_jax.shared import SharedState
-from a3c_jax.worker import Worker, make_grad_fn
+from a3c_jax.worker import Worker, make_grad_fn, worker_seeds
 
 
 @dataclass(frozen=True)
@@ -66,14 +68,12 @@ class TrainingRun:
         self.run_log.close()
 
 
-def prepare_run(config: A3CConfig, env_fn=None, *, resume_from: str | None = None,
+def prepare_run(config: A3CConfig, env_fn=None, *,
+                resume_from: str | checkpoint.Checkpoint | None = None,
                 log_dir: str | None = None) -> TrainingRun:
     """Builds envs, networks, the shared state (fresh or from a checkpoint) and the workers."""
-    if env_fn is None:
-        check_game(config.game)
-    label = game_label(config.game)
-    frames_per_env_step = 1 if env_fn is not None else frames_per_step(config.game)
-    envs = [_make_worker_envs(config, env_fn, rank) for rank in range(config.num_workers)]
+    game = resolve_game(config.game, own_env=env_fn is not None)
+    envs = [worker_envs(config, game, rank, env_fn) for rank in range(config.num_workers)]
     obs_space, action_space = envs[0].single_observation_space, envs[0].single_action_space
     if not isinstance(action_space, gym.spaces.Discrete):
         raise ConfigError(f"A3C needs discrete actions, the env has {action_space}: "
@@ -81,14 +81,14 @@ def prepare_run(config: A3CConfig, env_fn=None, *, resume_from: str | None = Non
     num_actions = int(action_space.n)
     networks = make_networks(obs_space.shape, obs_space.dtype, num_actions, config.arch,
                              config.lstm_size, config.frame_norm)
-    frames_per_update = config.t_max * config.envs_per_worker * frames_per_env_step
+    frames_per_update = config.t_max * config.envs_per_worker * game.frames_per_step
     optimizer = make_optimizer(config, frames_per_update)
     params = networks.init(jax.random.PRNGKey(config.seed))
     opt_state, frames, updates = optimizer.init(params), 0, 0
     if resume_from is not None:
-        ckpt = checkpoint.load(resume_from)
+        ckpt = checkpoint.load(resume_from) if isinstance(resume_from, str) else resume_from
         checkpoint.check_compatible(ckpt, arch=config.arch, num_actions=num_actions,
-                                    obs_shape=obs_space.shape, label=label)
+                                    obs_shape=obs_space.shape, label=game.label)
         params = serialization.from_state_dict(params, ckpt.params)
         opt_state = serialization.from_state_dict(opt_state, ckpt.opt_state)
         frames, updates = ckpt.frames, ckpt.updates
@@ -108,20 +108,22 @@ def prepare_run(config: A3CConfig, env_fn=None, *, resume_from: str | None = Non
                         learning_rate=float(schedule(shared.updates)), losses=workers[0].metrics)
 
     grad_fn = make_grad_fn(networks, config)
-    workers.extend(Worker(rank, shared, networks, grad_fn, env, config, frames_per_env_step, stop,
+    workers.extend(Worker(rank, shared, networks, grad_fn, env, config, game.frames_per_step, stop,
                           on_episode) for rank, env in enumerate(envs))
-    return TrainingRun(config, label, shared, workers, stop, run_log, num_actions,
+    return TrainingRun(config, game.label, shared, workers, stop, run_log, num_actions,
                        tuple(obs_space.shape))
 
 
-def train(config: A3CConfig, env_fn=None, *, resume_from: str | None = None,
+def train(config: A3CConfig, env_fn=None, *,
+          resume_from: str | checkpoint.Checkpoint | None = None,
           log_dir: str | None = None, progress_every: float = 10.0) -> TrainResult:
     """Trains until config.max_frames frames and returns the final checkpoint.
 
     env_fn(seed) -> gymnasium.Env with discrete actions replaces the configured game
-    (config.game then only names the checkpoints). resume_from continues a checkpoint:
-    its frames, updates and shared optimizer statistics. Ctrl-C stops the workers and
-    still writes the final checkpoint. progress_every: seconds between progress lines (0: none).
+    (config.game then only names the checkpoints). resume_from continues a checkpoint (a
+    path or a loaded Checkpoint): its frames, updates and shared optimizer statistics.
+    Ctrl-C stops the workers and still writes the final checkpoint. progress_every: seconds
+    between progress lines (0: none).
     """
     run = prepare_run(config, env_fn, resume_from=resume_from, log_dir=log_dir)
     shared, every = run.shared, config.checkpoint_every
@@ -154,26 +156,9 @@ def train(config: A3CConfig, env_fn=None, *, resume_from: str | None = None,
     return TrainResult(path, shared.frames, shared.updates, list(run.run_log.returns), interrupted)
 
 
-def _make_worker_envs(config: A3CConfig, env_fn, rank: int) -> gym.vector.VectorEnv:
-    """One worker's batch of envs: ale-py's C++ vector env for Atari games, else gymnasium's."""
-    if env_fn is None and is_atari(config.game):
-        return AtariTrainingVectorEnv(config.game, config.envs_per_worker,
-                                      sticky_actions=config.sticky_actions,
-                                      max_episode_frames=config.max_episode_frames)
-    return make_vector_env([functools.partial(_make_training_env, config, env_fn,
-                                              (config.seed + rank) * 1000 + i)
-                            for i in range(config.envs_per_worker)])
-
-
-def _make_training_env(config: A3CConfig, env_fn, seed: int) -> gym.Env:
-    if env_fn is None:
-        return make_env(config.game, training=True)
-    env = env_fn(seed)
-    has_stats = any(isinstance(w, gym.wrappers.RecordEpisodeStatistics) for w in _wrappers(env))
-    return env if has_stats else gym.wrappers.RecordEpisodeStatistics(env)
-
-
-def _wrappers(env):
-    while isinstance(env, gym.Wrapper):
-        yield env
-        env = env.env
+def worker_envs(config: A3CConfig, game: Game, rank: int, env_fn=None) -> gym.vector.VectorEnv:
+    """Worker `rank`'s batch of config.envs_per_worker training envs (envs.make_envs)."""
+    _, seeds = worker_seeds(config.seed, rank, config.envs_per_worker)
+    return make_envs(game, seeds, training=True, env_fn=env_fn,
+                     sticky_actions=config.sticky_actions,
+                     max_episode_frames=config.max_episode_frames)
