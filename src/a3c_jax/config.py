@@ -5,6 +5,7 @@ from dataclasses import dataclass
 ARCHS = ("ff", "lstm")
 OPTIMIZERS = ("rmsprop", "adam")
 FRAME_NORMS = ("centre", "std")
+HEAD_INITS = ("zero", "scaled")
 
 
 # What checkpoints written before a field existed were trained with.
@@ -55,6 +56,9 @@ class A3CConfig:
     """Training budget in environment frames (4 per agent step on Atari); also the LR annealing horizon."""
     lstm_size: int = 256
     """LSTM cells (paper: 256)."""
+    head_init: str = "zero"
+    """Policy and value heads at initialisation: `zero`, or `scaled` (random, each output unit's
+    weights of norm 0.01 for the policy and 1 for the value, as the PyTorch A3C)."""
     frame_norm: str = "centre"
     """How image observations are scaled: `centre` ([0, 1], each frame minus its mean) or
     `std` (each frame minus its mean, divided by its standard deviation)."""
@@ -84,6 +88,7 @@ class A3CConfig:
         require(self.arch in ARCHS, "arch", " or ".join(ARCHS))
         require(self.optimizer in OPTIMIZERS, "optimizer", " or ".join(OPTIMIZERS))
         require(self.frame_norm in FRAME_NORMS, "frame_norm", " or ".join(FRAME_NORMS))
+        require(self.head_init in HEAD_INITS, "head_init", " or ".join(HEAD_INITS))
         require(int(self.lr_anneal_frames) >= -1, "lr_anneal_frames",
                 "-1 (anneal over max_frames), 0 (constant) or a frame count")
         require(isinstance(self.game, str) and self.game != "", "game", "a non-empty game name")
