@@ -117,3 +117,31 @@ def test_frames_are_centred_so_overall_brightness_does_not_matter():
     np.testing.assert_allclose(net.module.apply(params, brighter, method=ActorCritic.torso),
                                features, atol=1e-5)
     assert float(jnp.std(features)) > 0
+
+
+def test_std_frames_are_standardised_by_hand_and_blank_frames_stay_zero():
+    # half 0, half 255: centred -0.5 and 0.5, std 0.5 -> -1 and 1; a blank frame has std 0 -> 0
+    obs = np.zeros((1, 2, 84, 84), np.uint8)
+    obs[0, 0, :, 42:] = 255
+    x = np.asarray(normalised_frames(obs, "std"))  # [1, 84, 84, 2]
+    np.testing.assert_allclose(x[0, :, :42, 0], -1.0, rtol=1e-5)
+    np.testing.assert_allclose(x[0, :, 42:, 0], 1.0, rtol=1e-5)
+    np.testing.assert_array_equal(x[..., 1], 0.0)
+
+
+def test_std_frames_make_contrast_not_matter():
+    """A frame and the same frame at half the contrast give the same features."""
+    net = make_networks((4, 84, 84), np.uint8, num_actions=6, frame_norm="std")
+    params = net.init(jax.random.PRNGKey(0))
+    obs = np.random.default_rng(0).integers(0, 128, (2, 4, 84, 84), dtype=np.uint8) * 2
+    features = net.module.apply(params, obs, method=ActorCritic.torso)
+    np.testing.assert_allclose(net.module.apply(params, obs // 2, method=ActorCritic.torso),
+                               features, rtol=1e-4, atol=1e-4)
+    assert float(jnp.std(features)) > 0
+
+
+def test_scaled_heads_start_near_uniform_with_a_random_value():
+    net = make_networks((4, 84, 84), np.uint8, num_actions=6, frame_norm="std", head_init="scaled")
+    params = net.init(jax.random.PRNGKey(3))["params"]
+    np.testing.assert_allclose(np.linalg.norm(params["policy"]["kernel"], axis=0), 0.01, rtol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(params["value"]["kernel"], axis=0), 1.0, rtol=1e-5)
