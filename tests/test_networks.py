@@ -139,9 +139,3 @@ def test_std_frames_make_contrast_not_matter():
                                features, rtol=1e-4, atol=1e-4)
     assert float(jnp.std(features)) > 0
 
-
-def test_scaled_heads_start_near_uniform_with_a_random_value():
-    net = make_networks((4, 84, 84), np.uint8, num_actions=6, frame_norm="std", head_init="scaled")
-    params = net.init(jax.random.PRNGKey(3))["params"]
-    np.testing.assert_allclose(np.linalg.norm(params["policy"]["kernel"], axis=0), 0.01, rtol=1e-5)
-    np.testing.assert_allclose(np.linalg.norm(params["value"]["kernel"], axis=0), 1.0, rtol=1e-5)

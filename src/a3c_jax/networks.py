@@ -30,14 +30,6 @@ def normalised_frames(obs, frame_norm: str = "centre"):
     return x
 
 
-def normalised_columns(norm: float) -> nn.initializers.Initializer:
-    """Gaussian kernel [in, out] whose every output unit's weight vector has the given norm."""
-    def init(key, shape, dtype=jnp.float32):
-        w = jax.random.normal(key, shape, dtype)
-        return w * norm / jnp.linalg.norm(w, axis=0, keepdims=True)
-    return init
-
-
 class ActorCritic(nn.Module):
     """torso -> (LSTM core) -> softmax policy and linear value heads.
 
@@ -45,14 +37,13 @@ class ActorCritic(nn.Module):
     conv 16 8x8/4, conv 32 4x4/2, dense 256, ReLU, scaled to [0, 1] and each frame
     centred on its mean first.
     Vectors [B, D] go through an MLP (64, 64, tanh), the usual torso for classic control.
-    Glorot initialisation everywhere but the two heads (see head_init).
+    Glorot initialisation everywhere but the two heads, which start at zero.
     """
 
     num_actions: int
     arch: str = "ff"
     lstm_size: int = 256
     frame_norm: str = "centre"
-    head_init: str = "zero"
 
     def setup(self):
         self.conv1 = StridedConv(16, 8, kernel_init=glorot)  # 8x8, stride 4
@@ -62,14 +53,11 @@ class ActorCritic(nn.Module):
         if self.arch == "lstm":
             self.lstm = nn.OptimizedLSTMCell(self.lstm_size, kernel_init=glorot,
                                              recurrent_kernel_init=glorot)
-        # `zero`: the first policy is uniform, the first value 0, and the torso gets no gradient
-        # until the heads have learnt which features matter. `scaled`: each output unit's weights
-        # drawn at norm 0.01 (policy) and 1 (value), as the PyTorch A3C and universe-starter-agent.
-        zero = self.head_init == "zero"
-        self.policy = nn.Dense(self.num_actions, kernel_init=nn.initializers.zeros if zero
-                               else normalised_columns(0.01))
-        self.value = nn.Dense(1, kernel_init=nn.initializers.zeros if zero
-                              else normalised_columns(1.0))
+        # Zero heads: the first policy is uniform and the first value 0, and the torso gets no
+        # gradient until the heads have learnt which features matter (random heads would push
+        # random directions into it; the PyTorch A3C's random heads learnt Pong no faster).
+        self.policy = nn.Dense(self.num_actions, kernel_init=nn.initializers.zeros)
+        self.value = nn.Dense(1, kernel_init=nn.initializers.zeros)
 
     def torso(self, obs):
         """obs [N, C, H, W] uint8 or [N, D] -> features [N, F]."""
@@ -113,10 +101,9 @@ class A3CNetworks:
 
 
 def make_networks(obs_shape, obs_dtype, num_actions: int, arch: str = "ff",
-                  lstm_size: int = 256, frame_norm: str = "centre",
-                  head_init: str = "zero") -> A3CNetworks:
+                  lstm_size: int = 256, frame_norm: str = "centre") -> A3CNetworks:
     module = ActorCritic(num_actions=num_actions, arch=arch, lstm_size=lstm_size,
-                         frame_norm=frame_norm, head_init=head_init)
+                         frame_norm=frame_norm)
 
     def initial_carry(batch: int) -> Carry:
         if arch != "lstm":
