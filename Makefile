@@ -35,11 +35,11 @@ BENCH_ARGS ?=
 bench: install
 	$(PY) experiments/bench.py $(BENCH_ARGS)
 
-# The Pong learning run, in the background (15 minutes, then a 30-game evaluation): see experiments/pong.py.
+# The Pong learning run, in the background (15 minutes, then a 30-game evaluation): see experiments/learning_run.py.
 PONG_ARGS ?= --max-frames 1000000000
 pong: install
 	mkdir -p experiments/results
-	nohup $(PY) experiments/pong.py -- $(PONG_ARGS) > experiments/results/pong.log 2>&1 &
+	nohup $(PY) experiments/learning_run.py -- $(PONG_ARGS) > experiments/results/pong.log 2>&1 &
 	@echo "training Pong in the background: tail -f experiments/results/pong.log"
 
 # A/B runs of configs one after another, e.g. make ab AB_ARGS='--frames 4000000 "a: --t-max 5" "b: --t-max 20"'

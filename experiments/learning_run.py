@@ -1,6 +1,8 @@
-"""A real learning run: train on Pong for a fixed time, noting when the mean of the last 10 games reaches 18.
+"""A real learning run: train a game for a fixed time, noting when the mean of the last games reaches a target.
 
-    make pong        # runs in the background; log in experiments/results/pong.log
+    make pong        # Pong, 15 minutes, target 18; log in experiments/results/pong.log
+    python experiments/learning_run.py --game Breakout --minutes 45 --target 50 --window 20 \
+        --name breakout -- --max-frames 1000000000
 
 After --minutes it stops training with SIGINT (which writes a final checkpoint), copies
 the metrics CSV and the learning curve to experiments/results/<name>_*, and evaluates the
@@ -16,6 +18,7 @@ import sys
 import time
 
 from a3c_jax import checkpoint
+from a3c_jax.envs import resolve_game
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 
@@ -32,17 +35,20 @@ def mean_of_last(path: str, n: int) -> tuple[float | None, int]:
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--game", default="Pong")
     parser.add_argument("--target", type=float, default=18.0)
+    parser.add_argument("--window", type=int, default=10, help="games the target is a mean over")
     parser.add_argument("--minutes", type=float, default=15.0)
     parser.add_argument("--episodes", type=int, default=30)
     parser.add_argument("--name", default="pong", help="results are experiments/results/<name>_*")
-    parser.add_argument("--work-dir", default="runs/pong-experiment")
+    parser.add_argument("--work-dir", default=None, help="default: runs/<name>-experiment")
     parser.add_argument("train_args", nargs="*", help="extra flags for a3c_jax.train (after --)")
     args = parser.parse_args()
+    args.work_dir = args.work_dir or f"runs/{args.name}-experiment"
     run_dir = os.path.join(args.work_dir, "run")
     if os.path.exists(args.work_dir):
         sys.exit(f"error: {args.work_dir} exists: remove it or pass --work-dir")
-    command = [sys.executable, "-m", "a3c_jax.train", "--game", "Pong",
+    command = [sys.executable, "-m", "a3c_jax.train", "--game", args.game,
                "--checkpoint-dir", os.path.join(args.work_dir, "checkpoints"),
                "--log-dir", run_dir, *args.train_args]
     print("running:", " ".join(command), flush=True)
@@ -51,9 +57,9 @@ def main():
     reached_at = None
     while trainer.poll() is None and time.time() - start < args.minutes * 60:
         time.sleep(10)
-        mean, games = mean_of_last(os.path.join(run_dir, "metrics.csv"), 10)
+        mean, games = mean_of_last(os.path.join(run_dir, "metrics.csv"), args.window)
         minutes = (time.time() - start) / 60
-        print(f"{minutes:.1f} min: {games} games, mean of last 10: {mean}", flush=True)
+        print(f"{minutes:.1f} min: {games} games, mean of last {args.window}: {mean}", flush=True)
         if reached_at is None and mean is not None and mean >= args.target:
             reached_at = minutes
             print(f"reached {args.target} in {minutes:.1f} min", flush=True)
@@ -68,7 +74,8 @@ def main():
     shutil.copy(os.path.join(run_dir, "metrics.csv"), stem + "_metrics.csv")
     subprocess.run([sys.executable, "-m", "a3c_jax.plot", run_dir, "--out", stem + "_curve.png"],
                    check=True)
-    newest = checkpoint.latest(os.path.join(args.work_dir, "checkpoints"), "Pong")
+    newest = checkpoint.latest(os.path.join(args.work_dir, "checkpoints"),
+                               resolve_game(args.game).label)
     for suffix, extra in (("evaluation", []), ("evaluation_greedy", ["--greedy"])):
         subprocess.run([sys.executable, "-m", "a3c_jax.evaluate", "--load_file", newest,
                         "--episodes", str(args.episodes), "--results",
