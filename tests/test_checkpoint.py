@@ -1,4 +1,5 @@
 import os
+from pathlib import Path
 
 import jax
 import numpy as np
@@ -29,12 +30,12 @@ def test_training_writes_named_checkpoints_and_keeps_the_newest(tmp_path):
 
 
 def test_resume_continues_frames_and_optimizer_statistics(tmp_path):
-    first = a3c_jax.train(tiny_config(tmp_path), progress_every=0)
+    first = a3c_jax.train(tiny_config(tmp_path, optimizer="rmsprop"), progress_every=0)
     saved = checkpoint.load(first.checkpoint)
     g = saved.opt_state["1"]["g"]  # chain(clip, shared_rmsprop): the RMSProp statistics
     assert max(float(np.abs(v).max()) for v in jax.tree.leaves(g)) > 0
-    second = a3c_jax.train(tiny_config(tmp_path, max_frames=800), resume_from=first.checkpoint,
-                           progress_every=0)
+    second = a3c_jax.train(tiny_config(tmp_path, optimizer="rmsprop", max_frames=800),
+                           resume_from=first.checkpoint, progress_every=0)
     resumed = checkpoint.load(second.checkpoint)
     assert resumed.frames >= 800 and resumed.updates > saved.updates
     assert int(resumed.opt_state["1"]["count"]) == resumed.updates
@@ -68,3 +69,22 @@ def test_lstm_checkpoint_refused_as_ff(tmp_path):
     with pytest.raises(CheckpointError, match="LSTM checkpoint but the agent is FF"):
         a3c_jax.train(tiny_config(tmp_path, max_frames=800), resume_from=result.checkpoint,
                       progress_every=0)
+
+
+def test_an_exported_agent_is_small_evaluates_like_its_checkpoint_and_cannot_resume(tmp_path):
+    result = a3c_jax.train(tiny_config(tmp_path), progress_every=0)
+    exported = checkpoint.export_agent(checkpoint.load(result.checkpoint), str(tmp_path / "agent"))
+    assert os.path.getsize(exported) < 0.5 * os.path.getsize(result.checkpoint)  # no Adam moments
+    assert checkpoint.load(exported).opt_state is None
+    full = a3c_jax.evaluate(result.checkpoint, episodes=3, seed=5)
+    assert a3c_jax.evaluate(exported, episodes=3, seed=5).returns == full.returns
+    with pytest.raises(CheckpointError, match="exported agent without optimizer state"):
+        a3c_jax.train(tiny_config(tmp_path, max_frames=800), resume_from=exported, progress_every=0)
+
+
+def test_the_shipped_pong_agent_beats_the_random_agent():
+    agent = Path(__file__).parents[1] / "agents" / "Pong_ff"
+    trained = a3c_jax.evaluate(str(agent), episodes=2, seed=100)
+    random = a3c_jax.evaluate(game="Pong", episodes=2, seed=100)
+    assert max(random.returns) <= -18  # the random agent loses 21-0 or close to it
+    assert trained.mean >= -12  # 30 games of `make pong`'s evaluation averaged -2.0

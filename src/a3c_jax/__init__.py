@@ -2,7 +2,7 @@
 from a3c_jax.checkpoint import CheckpointError
 from a3c_jax.config import A3CConfig, ConfigError
 from a3c_jax.envs import CueMemory, Game, UnknownGameError, make_envs, resolve_game
-from a3c_jax.evaluation_run import EvalResult, evaluate
+from a3c_jax.evaluation_run import EvalResult, evaluate, load_agent
 from a3c_jax.networks import make_networks
 from a3c_jax.optim import shared_adam, shared_rmsprop
 from a3c_jax.paths import UnwritablePathError
@@ -11,6 +11,6 @@ from a3c_jax.training_run import TrainResult, WorkerFailed, train
 
 __all__ = [
     "A3CConfig", "CheckpointError", "ConfigError", "CueMemory", "EvalResult", "Game", "SharedState",
-    "TrainResult", "UnknownGameError", "UnwritablePathError", "WorkerFailed", "evaluate",
+    "TrainResult", "UnknownGameError", "UnwritablePathError", "WorkerFailed", "evaluate", "load_agent",
     "make_envs", "make_networks", "resolve_game", "shared_adam", "shared_rmsprop", "train",
 ]

@@ -30,7 +30,7 @@ class Checkpoint:
     num_actions: int
     obs_shape: tuple
     params: Any  # state dict (nested dicts of numpy arrays)
-    opt_state: Any  # state dict; restore it with flax.serialization.from_state_dict(template, ...)
+    opt_state: Any  # state dict (restore with flax.serialization.from_state_dict); None in an exported agent
 
 
 def checkpoint_name(label: str, frames: int) -> str:
@@ -52,16 +52,31 @@ def save(directory: str, label: str, *, config: A3CConfig, params, opt_state, fr
         "params": serialization.to_state_dict(params),
         "opt_state": serialization.to_state_dict(opt_state),
     }
-    data = serialization.msgpack_serialize(payload)
-    path = os.path.join(directory, checkpoint_name(label, frames))
-    tmp = os.path.join(directory, f".{checkpoint_name(label, frames)}.tmp{os.getpid()}")
+    path = _write(os.path.join(directory, checkpoint_name(label, frames)), payload)
+    for old in list_checkpoints(directory, label)[:-keep]:
+        os.remove(old)
+    return path
+
+
+def export_agent(ckpt: "Checkpoint", path: str) -> str:
+    """Writes ckpt without its optimizer state: a file a third the size, to evaluate or share an
+    agent (`python -m a3c_jax.evaluate --load_file PATH`); training cannot resume from it."""
+    payload = {"format": FORMAT, "label": ckpt.label, "config": ckpt.config.to_dict(),
+               "frames": ckpt.frames, "updates": ckpt.updates, "num_actions": ckpt.num_actions,
+               "obs_shape": list(ckpt.obs_shape), "params": ckpt.params, "opt_state": None}
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    return _write(path, payload)
+
+
+def _write(path: str, payload: dict) -> str:
+    """Writes payload to a temporary file beside path and renames it into place."""
+    directory, name = os.path.split(os.path.abspath(path))
+    tmp = os.path.join(directory, f".{name}.tmp{os.getpid()}")
     with open(tmp, "wb") as f:
-        f.write(data)
+        f.write(serialization.msgpack_serialize(payload))
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
-    for old in list_checkpoints(directory, label)[:-keep]:
-        os.remove(old)
     return path
 
 

@@ -2,7 +2,7 @@
 checkpoint (or the random agent) through the envs training plays (envs.make_envs)."""
 import os
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 import jax
 import numpy as np
@@ -10,7 +10,7 @@ from flax import serialization
 
 from a3c_jax import checkpoint
 from a3c_jax.envs import AtariScreen, Game, agent_reset, make_envs, resolve_game
-from a3c_jax.networks import make_networks
+from a3c_jax.networks import A3CNetworks, make_networks
 from a3c_jax.reference_scores import human_normalised
 
 GIF_EVERY = 2  # keep every 2nd agent step: 7.5 frames of play per second of GIF at 2x speed
@@ -100,9 +100,7 @@ def _checkpoint_agent(ckpt: checkpoint.Checkpoint, env, game: Game, check_label:
     checkpoint.check_compatible(ckpt, arch=ckpt.config.arch, num_actions=num_actions,
                                 obs_shape=obs_space.shape,
                                 label=game.label if check_label else None)
-    networks = make_networks(obs_space.shape, obs_space.dtype, num_actions, ckpt.config.arch,
-                             ckpt.config.lstm_size, ckpt.config.frame_norm)
-    params = serialization.from_state_dict(networks.init(jax.random.PRNGKey(0)), ckpt.params)
+    networks, params = load_agent(ckpt)
 
     def for_game(seed: int) -> Act:
         carry, key = networks.initial_carry(1), jax.random.PRNGKey(seed)
@@ -115,6 +113,17 @@ def _checkpoint_agent(ckpt: checkpoint.Checkpoint, env, game: Game, check_label:
         return act
 
     return for_game
+
+
+def load_agent(ckpt: str | checkpoint.Checkpoint) -> tuple[A3CNetworks, Any]:
+    """A checkpoint's (or exported agent's) networks and params, ready for
+    networks.act(params, obs [B, ...], carry, reset [B], key) or networks.module.apply."""
+    if isinstance(ckpt, str):
+        ckpt = checkpoint.load(ckpt)
+    obs_dtype = np.uint8 if len(ckpt.obs_shape) == 3 else np.float32  # frames or vectors
+    networks = make_networks(ckpt.obs_shape, obs_dtype, ckpt.num_actions, ckpt.config.arch,
+                             ckpt.config.lstm_size, ckpt.config.frame_norm)
+    return networks, serialization.from_state_dict(networks.init(jax.random.PRNGKey(0)), ckpt.params)
 
 
 def _random_agent(num_actions: int, seed: int) -> Act:

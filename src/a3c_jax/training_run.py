@@ -87,6 +87,10 @@ def prepare_run(config: A3CConfig, env_fn=None, *,
     opt_state, frames, updates = optimizer.init(params), 0, 0
     if resume_from is not None:
         ckpt = checkpoint.load(resume_from) if isinstance(resume_from, str) else resume_from
+        if ckpt.opt_state is None:
+            raise checkpoint.CheckpointError(
+                f"{ckpt.path!r} is an exported agent without optimizer state: training cannot "
+                f"continue from it; evaluate it, or resume from a full checkpoint")
         checkpoint.check_compatible(ckpt, arch=config.arch, num_actions=num_actions,
                                     obs_shape=obs_space.shape, label=game.label)
         params = serialization.from_state_dict(params, ckpt.params)
