@@ -45,9 +45,11 @@ class PixelCatch(gym.Env):
 
 def test_ff_agent_learns_cartpole(tmp_path):
     # random play scores about 22; the budget is 150k frames (about 15 s here). CartPole's
-    # returns reach 100, so Adam's fixed-size steps need t_max 5's updates for the critic.
+    # returns reach 100: the paper's RMSProp, whose steps grow with the gradient, lets the
+    # critic keep up where the Atari defaults' Adam ended anywhere from 31 to 500 (README).
     config = A3CConfig(game="CartPole-v1", num_workers=2, envs_per_worker=4, t_max=5,
-                       max_frames=CARTPOLE_FRAMES, learning_rate=1e-3,
+                       optimizer="rmsprop", learning_rate=3e-3, lr_anneal_frames=-1,
+                       max_frames=CARTPOLE_FRAMES,
                        checkpoint_dir=str(tmp_path), checkpoint_every=CARTPOLE_FRAMES)
     result = a3c_jax.train(config, progress_every=0)
     assert np.mean(result.episode_returns[-20:]) >= 300
