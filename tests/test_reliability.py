@@ -67,7 +67,9 @@ def test_second_interrupt_quits_at_once_and_keeps_complete_checkpoints(tmp_path)
 
 def test_resume_from_the_command_line_continues_everything(tmp_path):
     def train(*extra):
+        # the paper's RMSProp and annealed rate: the checkpoint holds a schedule position to check
         return subprocess.run([sys.executable, "-m", "a3c_jax.train", "--game", "CartPole-v1",
+                               "--optimizer", "rmsprop", "--lr-anneal-frames", "-1",
                                "--checkpoint-every", "100000", *extra], cwd=tmp_path,
                               capture_output=True, text=True, timeout=300)
 
@@ -90,11 +92,11 @@ def test_resume_from_the_command_line_continues_everything(tmp_path):
 
 
 def test_resuming_restores_the_optimizer_statistics_exactly(tmp_path):
-    first = a3c_jax.train(cartpole(tmp_path), progress_every=0)
+    first = a3c_jax.train(cartpole(tmp_path, optimizer="rmsprop"), progress_every=0)
     saved = checkpoint.load(first.checkpoint)
     # nothing left to train: the final checkpoint is the restored state, written again
-    again = a3c_jax.train(cartpole(tmp_path, max_frames=saved.frames), resume_from=first.checkpoint,
-                          progress_every=0)
+    again = a3c_jax.train(cartpole(tmp_path, optimizer="rmsprop", max_frames=saved.frames),
+                          resume_from=first.checkpoint, progress_every=0)
     restored = checkpoint.load(again.checkpoint)
     assert restored.frames == saved.frames and restored.updates == saved.updates
     jax.tree.map(np.testing.assert_array_equal, restored.opt_state, saved.opt_state)

@@ -48,8 +48,8 @@ def test_threads_lose_no_update_and_match_a_serial_replay():
 
 def _counted_run(tmp_path, num_workers, before_apply=None):
     """A CartPole run of 4,000 frames; before_apply(shared) runs before each update a worker applies."""
-    config = A3CConfig(game="CartPole-v1", num_workers=num_workers, envs_per_worker=2,
-                       max_frames=4_000, checkpoint_dir=str(tmp_path))
+    config = A3CConfig(game="CartPole-v1", num_workers=num_workers, envs_per_worker=2, t_max=5,
+                       max_frames=4_000, checkpoint_dir=str(tmp_path))  # 10 frames an update
     run = prepare_run(config)
     if before_apply is not None:
         apply = run.shared.apply
