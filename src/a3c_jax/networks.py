@@ -34,8 +34,8 @@ class ActorCritic(nn.Module):
     """torso -> (LSTM core) -> softmax policy and linear value heads.
 
     Images [B, C, H, W] uint8 (C stacked frames) go through the paper's torso:
-    conv 16 8x8/4, conv 32 4x4/2, dense 256, ReLU, scaled to [0, 1] and each frame
-    centred on its mean first.
+    conv 16 8x8/4, conv 32 4x4/2, dense 256, ReLU, each frame first normalised as
+    `frame_norm` says (normalised_frames).
     Vectors [B, D] go through an MLP (64, 64, tanh), the usual torso for classic control.
     Glorot initialisation everywhere but the two heads, which start at zero.
     """
