@@ -54,9 +54,9 @@ def _counted_run(tmp_path, num_workers, before_apply=None):
     if before_apply is not None:
         apply = run.shared.apply
 
-        def apply_later(grads, frames):
+        def apply_later(grads, frames, worker, read_at):
             before_apply(run.shared)
-            return apply(grads, frames)
+            return apply(grads, frames, worker, read_at)
 
         run.shared.apply = apply_later
     run.start()

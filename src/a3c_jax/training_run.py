@@ -18,8 +18,9 @@ from a3c_jax.metrics import RunLog
 from a3c_jax.networks import make_networks
 from a3c_jax.optim import learning_rate_schedule, make_optimizer
 from a3c_jax.paths import ensure_writable_dir
+from a3c_jax.record import UpdateRecord
 from a3c_jax.shared import SharedState
-from a3c_jax.worker import Worker, make_grad_fn, worker_seeds
+from a3c_jax.worker import ActorLearner, Worker, make_grad_fn, worker_seeds
 
 
 @dataclass(frozen=True)
@@ -97,23 +98,26 @@ def prepare_run(config: A3CConfig, env_fn=None, *,
         opt_state = serialization.from_state_dict(opt_state, ckpt.opt_state)
         frames, updates = ckpt.frames, ckpt.updates
     ensure_writable_dir(config.checkpoint_dir, "--checkpoint-dir")
+    record = None
     if log_dir is not None:
         ensure_writable_dir(log_dir, "--run-dir or --log-dir")
-    shared = SharedState(params, optimizer, opt_state, frames, updates)
+        record = UpdateRecord.start(log_dir, config, updates)
+    shared = SharedState(params, optimizer, opt_state, frames, updates, record)
     schedule = jax.jit(learning_rate_schedule(config, frames_per_update))
     schedule(0)  # compile now, not when the first episode ends
     run_log = RunLog(log_dir, config.max_frames, start_frames=frames)
     stop = threading.Event()
-    workers = []
+    learners = []
 
     def on_episode(episode_return, length):
         run_log.episode(episode_return, length, frames=shared.frames, updates=shared.updates,
                         skipped_updates=shared.skipped_updates,
-                        learning_rate=float(schedule(shared.updates)), losses=workers[0].metrics)
+                        learning_rate=float(schedule(shared.updates)), losses=learners[0].metrics)
 
     grad_fn = make_grad_fn(networks, config)
-    workers.extend(Worker(rank, shared, networks, grad_fn, env, config, game.frames_per_step, stop,
-                          on_episode) for rank, env in enumerate(envs))
+    learners.extend(ActorLearner(rank, networks, grad_fn, env, config, game.frames_per_step,
+                                 on_episode) for rank, env in enumerate(envs))
+    workers = [Worker(learner, shared, stop) for learner in learners]
     return TrainingRun(config, game.label, shared, workers, stop, run_log, num_actions,
                        tuple(obs_space.shape))
 

@@ -75,61 +75,42 @@ class NonFiniteError(RuntimeError):
     """Too many updates in a row had a non-finite loss or gradients."""
 
 
-class Worker(threading.Thread):
-    """Steps its own vector env of B envs; stops when `stop` is set or the frame budget is spent.
+class ActorLearner:
+    """One worker's B envs, core state and sampling key: rolls out t_max steps with the params it
+    is given and computes their gradients. No thread of its own: the thread Worker, the replay
+    and the Ray backend drive it."""
 
-    An exception is kept in `error` (with its traceback) and sets `stop`, so the whole run ends.
-    """
-
-    def __init__(self, rank: int, shared: SharedState, networks: A3CNetworks, grad_fn: Callable,
-                 env, config: A3CConfig, frames_per_step: int, stop: threading.Event,
-                 on_episode: Callable[[float, int], None]):
-        super().__init__(name=f"a3c-worker-{rank}", daemon=True)
-        self.rank, self.shared, self.networks, self.grad_fn = rank, shared, networks, grad_fn
-        self.env, self.config, self.stop, self.on_episode = env, config, stop, on_episode
+    def __init__(self, rank: int, networks: A3CNetworks, grad_fn: Callable, env, config: A3CConfig,
+                 frames_per_step: int, on_episode: Callable[[float, int], None]):
+        self.rank, self.networks, self.grad_fn, self.env = rank, networks, grad_fn, env
+        self.config, self.on_episode = config, on_episode
         self.frames_per_update = config.t_max * env.num_envs * frames_per_step
         self.metrics: dict = {}
-        self.error: str | None = None
         self.stats = WorkerStats()
+        key_seed, env_seeds = worker_seeds(config.seed, rank, env.num_envs)
+        self.obs, _ = env.reset(seed=env_seeds)
+        self.carry = networks.initial_carry(env.num_envs)
+        self.reset = np.ones(env.num_envs, bool)
+        self.key = jax.random.PRNGKey(key_seed)
+        self.trajectory: Trajectory | None = None  # the last rollout
 
-    def run(self):
-        try:
-            self._loop()
-        except NonFiniteError as error:
-            self.error = str(error)
-            self.stop.set()
-        except BaseException:
-            self.error = traceback.format_exc()
-            self.stop.set()
-        finally:
-            self.env.close()
+    def compute(self, params):
+        """Rolls out with params and returns (grads, finite): finite is False when the loss or
+        any gradient is NaN or infinite. Leaves the rollout in `trajectory`, its losses in `metrics`."""
+        self.trajectory = self._rollout(params)
+        start = time.perf_counter()
+        grads, self.metrics = self.grad_fn(params, self.trajectory)
+        finite = bool(self.metrics["finite"])  # waits for the gradients
+        self.stats.grad_seconds += time.perf_counter() - start
+        return grads, finite
 
-    def _loop(self):
-        config, env = self.config, self.env
-        key_seed, env_seeds = worker_seeds(config.seed, self.rank, env.num_envs)
-        obs, _ = env.reset(seed=env_seeds)
-        carry = self.networks.initial_carry(env.num_envs)
-        reset = np.ones(env.num_envs, bool)
-        key = jax.random.PRNGKey(key_seed)
-        while not self.stop.is_set() and self.shared.frames < config.max_frames:
-            read_at, params = self.shared.updates, self.shared.params
-            traj, obs, carry, reset, key = self._rollout(params, obs, carry, reset, key)
-            start = time.perf_counter()
-            grads, self.metrics = self.grad_fn(params, traj)
-            finite = bool(self.metrics["finite"])  # waits for the gradients
-            self.stats.grad_seconds += time.perf_counter() - start
-            if finite:
-                number = self.shared.apply(grads, self.frames_per_update)
-                self.stats.applied_updates += 1
-                self.stats.stale_updates += number - 1 - read_at
-            elif self.shared.skip(self.frames_per_update) >= config.max_nonfinite_updates:
-                raise NonFiniteError(
-                    f"{config.max_nonfinite_updates} updates in a row had a non-finite loss or "
-                    f"gradients (each was skipped): lower --learning-rate or check the rewards")
+    def close(self) -> None:
+        self.env.close()
 
-    def _rollout(self, params, obs, carry, reset, key):
-        """t_max steps with fixed params; returns the Trajectory and the state to continue from."""
+    def _rollout(self, params) -> Trajectory:
+        """t_max steps with fixed params, continuing from (and advancing) obs, carry, reset and key."""
         t_max, env = self.config.t_max, self.env
+        obs, carry, reset, key = self.obs, self.carry, self.reset, self.key
         obs_buf = np.empty((t_max + 1, *obs.shape), obs.dtype)
         reset_buf = np.empty((t_max + 1, env.num_envs), bool)
         action_buf = np.empty((t_max, env.num_envs), np.int32)
@@ -150,7 +131,8 @@ class Worker(threading.Thread):
             action_buf[t], reward_buf[t] = action, reward
             if "final_info" in info:
                 self._record_episodes(info["final_info"])
-        return Trajectory(obs_buf, reset_buf, action_buf, reward_buf, carry_0), obs, carry, reset, key
+        self.obs, self.carry, self.reset, self.key = obs, carry, reset, key
+        return Trajectory(obs_buf, reset_buf, action_buf, reward_buf, carry_0)
 
     def _record_episodes(self, final_info):
         """Reports whole episodes (RecordEpisodeStatistics' unclipped return and length)."""
@@ -159,3 +141,56 @@ class Worker(threading.Thread):
         episode = final_info["episode"]
         for i in np.flatnonzero(final_info["_episode"]):
             self.on_episode(float(episode["r"][i]), int(episode["l"][i]))
+
+
+def apply_or_skip(shared: SharedState, learner: ActorLearner, grads, finite: bool, read_at: int) -> int:
+    """Applies a learner's gradients to the shared state, or counts them skipped when not finite;
+    stops the run (NonFiniteError) after config.max_nonfinite_updates skips in a row."""
+    stats, frames = learner.stats, learner.frames_per_update
+    if finite:
+        number = shared.apply(grads, frames, learner.rank, read_at)
+        stats.applied_updates += 1
+        stats.stale_updates += number - 1 - read_at
+        return number
+    limit = learner.config.max_nonfinite_updates
+    if shared.skip(frames, learner.rank, read_at) >= limit:
+        raise NonFiniteError(
+            f"{limit} updates in a row had a non-finite loss or gradients (each was skipped): "
+            f"lower --learning-rate or check the rewards")
+    return shared.updates
+
+
+class Worker(threading.Thread):
+    """Drives one ActorLearner against the shared state; stops when `stop` is set or the frame
+    budget is spent.
+
+    An exception is kept in `error` (with its traceback) and sets `stop`, so the whole run ends.
+    """
+
+    def __init__(self, learner: ActorLearner, shared: SharedState, stop: threading.Event):
+        super().__init__(name=f"a3c-worker-{learner.rank}", daemon=True)
+        self.learner, self.shared, self.stop = learner, shared, stop
+        self.error: str | None = None
+
+    @property
+    def stats(self) -> WorkerStats:
+        return self.learner.stats
+
+    def run(self):
+        try:
+            self._loop()
+        except NonFiniteError as error:
+            self.error = str(error)
+            self.stop.set()
+        except BaseException:
+            self.error = traceback.format_exc()
+            self.stop.set()
+        finally:
+            self.learner.close()
+
+    def _loop(self):
+        max_frames = self.learner.config.max_frames
+        while not self.stop.is_set() and self.shared.frames < max_frames:
+            read_at, params = self.shared.read()
+            grads, finite = self.learner.compute(params)
+            apply_or_skip(self.shared, self.learner, grads, finite, read_at)
