@@ -39,6 +39,11 @@ class TrainCommand:
     """Same as --arch lstm (the seed's flag)."""
     log_dir: str | None = None
     """Metrics folder (default: <run-dir>/<Game>_<arch>_seed<seed>)."""
+    replay: str | None = None
+    """Replay the run recorded in this metrics folder bit for bit, in its recorded update order,
+    instead of training (its checkpoints go to <folder>/replay and are compared with the run's)."""
+    until: int | None = None
+    """With --replay: stop once this update is applied, and show it."""
 
 
 def parse_train_command(argv=None, description: str | None = None) -> TrainCommand:

@@ -12,10 +12,16 @@ from a3c_jax import checkpoint, cli
 from a3c_jax.config import ConfigError
 from a3c_jax.envs import UnknownGameError, resolve_game
 from a3c_jax.paths import UnwritablePathError
+from a3c_jax.record import RecordError
+from a3c_jax.replay import Replay
 from a3c_jax.training_run import WorkerFailed, train
 
 def main(argv=None) -> int:
     command = cli.parse_train_command(argv, description=__doc__)
+    if command.replay is not None:
+        return replay_run(command.replay, command.until)
+    if command.until is not None:
+        cli.exit_with_error("--until needs --replay RUN_DIR: it stops a replay at that update")
     config = command.config
     try:
         game = resolve_game(config.game)
@@ -37,12 +43,35 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGTERM, _stop_gracefully)
     try:
         result = train(config, resume_from=resume_from, log_dir=log_dir)
-    except (ConfigError, checkpoint.CheckpointError, UnwritablePathError) as error:
+    except (ConfigError, checkpoint.CheckpointError, UnwritablePathError, RecordError) as error:
         cli.exit_with_error(str(error))
     except WorkerFailed as error:
         cli.exit_with_error(str(error), code=1)
     print(f"{'interrupted' if result.interrupted else 'finished'} at {result.frames} frames; "
           f"checkpoint: {result.checkpoint}; metrics: {log_dir}", flush=True)
+    return 0
+
+
+def replay_run(run_dir: str, until: int | None) -> int:
+    """Replays a recorded run, reporting each checkpoint's match with the run's; exit 0 when all match."""
+    replay = None
+    try:
+        replay = Replay(run_dir)
+        update = replay.run(until)
+    except (RecordError, ConfigError, UnknownGameError, checkpoint.CheckpointError) as error:
+        cli.exit_with_error(str(error))
+    finally:
+        if replay is not None:
+            replay.close()
+    for match in replay.checkpoints:
+        verdict = {True: "identical to the run's", None: "(the run's was deleted: only the newest are kept)"}
+        print(f"checkpoint {match.name}: {verdict[match.identical]}", flush=True)
+    print(f"replayed {replay.position} record entries to update {update.number if update else 0}"
+          f" ({replay.checkpoint_dir})", flush=True)
+    if until is not None and update is not None:
+        print(f"update {update.number}: worker {update.worker}, gradients from params version "
+              f"{update.read_at}, " + ", ".join(f"{k} {float(v):.6g}" for k, v in update.metrics.items())
+              + " (a3c_jax.Replay gives its params, trajectory and gradients)", flush=True)
     return 0
 
 

@@ -67,6 +67,8 @@ class TrainingRun:
         for worker in self.workers:
             worker.join()
         self.run_log.close()
+        if self.shared.record is not None:
+            self.shared.record.flush()
 
 
 def prepare_run(config: A3CConfig, env_fn=None, *,
