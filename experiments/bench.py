@@ -17,6 +17,7 @@ import numpy as np
 
 from a3c_jax import A3CConfig
 from a3c_jax.envs import ATARI_FRAME_SKIP, atari_vector_env, resolve_game
+from a3c_jax.record import UpdateRecord
 from a3c_jax.training_run import prepare_run
 
 COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
@@ -37,9 +38,12 @@ def rss_mib() -> float:
     return float("nan")
 
 
-def measure_training(config: A3CConfig, warmup: float, seconds: float) -> dict:
-    """Frames/s over `seconds` after `warmup`, with each worker's time split and memory."""
+def measure_training(config: A3CConfig, warmup: float, seconds: float, record: bool = False) -> dict:
+    """Frames/s over `seconds` after `warmup`, with each worker's time split and memory;
+    record: with the update record that every run with a --log-dir writes (record.py)."""
     run = prepare_run(config)
+    if record:
+        run.shared.record = UpdateRecord.start(tempfile.mkdtemp(prefix="a3c-bench-record-"), config)
     run.start()
     time.sleep(warmup)
     workers, shared = run.workers, run.shared
@@ -93,6 +97,8 @@ def main():
     parser.add_argument("--warmup", type=float, default=10.0, help="seconds before measuring")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--emulator-seconds", type=float, default=5.0)
+    parser.add_argument("--record-cost", action="store_true",
+                        help="each repeat also trains with the update record on, and reports the ratio")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                         help="any other A3CConfig field, e.g. --set t_max=5 --set torso=paper")
     args = parser.parse_args()
@@ -109,7 +115,7 @@ def main():
     limit = emulator_fps(args.game, args.emulator_seconds)
     print(f"emulator alone: {limit:,.0f} frames/s (the training protocol's AtariVectorEnv, "
           f"16 envs, all cores)", flush=True)
-    runs = []
+    runs, recorded = [], []
     for repeat in range(args.repeats):
         result = measure_training(config, args.warmup, args.seconds)
         runs.append(result)
@@ -118,6 +124,10 @@ def main():
               f"staleness {result['staleness']:.2f} updates | "
               f"compilations after warm-up: {result['compilations']} | "
               f"RSS {result['rss_start']:.0f} -> {result['rss_end']:.0f} MiB", flush=True)
+        if args.record_cost:  # the same repeat again, with the update record on
+            recorded.append(measure_training(config, args.warmup, args.seconds, record=True)["fps"])
+            print(f"repeat {repeat + 1} with the update record: {recorded[-1]:,.0f} frames/s",
+                  flush=True)
     fps = [r["fps"] for r in runs]
     median = statistics.median(fps)
     growth = 100 * (runs[-1]["rss_end"] / runs[-1]["rss_start"] - 1)
@@ -126,6 +136,10 @@ def main():
     print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB; "
           f"RSS growth over the last repeat {growth:+.1f}%; "
           f"XLA compilations after warm-up: {sum(r['compilations'] for r in runs)}")
+    if recorded:
+        ratios = [on / off for on, off in zip(recorded, fps)]
+        print(f"update record on / off: median {statistics.median(ratios):.3f} over {len(ratios)} "
+              f"pairs of repeats (min {min(ratios):.3f}, max {max(ratios):.3f})")
     print(f"frames_per_second: {median:.0f}")
 
 
