@@ -117,3 +117,13 @@ def test_resuming_into_another_runs_record_is_refused(tmp_path):
         train(cartpole(tmp_path, 1), resume_from=other.checkpoint, log_dir=str(tmp_path / "run"),
               progress_every=0)
     assert os.path.exists(other.checkpoint)
+
+
+def test_a_record_begun_by_resuming_into_a_new_run_dir_replays_from_that_checkpoint(tmp_path):
+    first = train(cartpole(tmp_path, 2, max_frames=1_000), progress_every=0)  # no metrics folder
+    resumed = train(cartpole(tmp_path, 2, max_frames=2_000), resume_from=first.checkpoint,
+                    log_dir=str(tmp_path / "run"), progress_every=0)
+    replay = Replay(str(tmp_path / "run"))
+    replay.run()
+    assert bitwise_equal(replay.shared.params, checkpoint.load(resumed.checkpoint).params)
+    assert sorted(replay.episode_returns) == sorted(resumed.episode_returns)

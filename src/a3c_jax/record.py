@@ -42,9 +42,10 @@ class UpdateRecord:
     @classmethod
     def start(cls, run_dir: str, config: A3CConfig, updates: int = 0) -> "UpdateRecord":
         """A fresh run (updates == 0) starts a new record; a resumed one continues the run dir's
-        record from its checkpoint at `updates`, dropping what came after that checkpoint."""
+        record from its checkpoint at `updates`, dropping what came after that checkpoint (a
+        run dir without a record starts one at the checkpoint: replay then needs that checkpoint)."""
         record = cls(run_dir)
-        if updates == 0:
+        if updates == 0 or not os.path.exists(os.path.join(run_dir, ENTRIES_FILE)):
             entries, sessions = np.zeros(0, ENTRY), []
         else:
             entries, sessions = read(run_dir)
