@@ -38,12 +38,9 @@ def rss_mib() -> float:
     return float("nan")
 
 
-def measure_training(config: A3CConfig, warmup: float, seconds: float, record: bool = False) -> dict:
-    """Frames/s over `seconds` after `warmup`, with each worker's time split and memory;
-    record: with the update record that every run with a --log-dir writes (record.py)."""
+def measure_training(config: A3CConfig, warmup: float, seconds: float) -> dict:
+    """Frames/s over `seconds` after `warmup`, with each worker's time split and memory."""
     run = prepare_run(config)
-    if record:
-        run.shared.record = UpdateRecord.start(tempfile.mkdtemp(prefix="a3c-bench-record-"), config)
     run.start()
     time.sleep(warmup)
     workers, shared = run.workers, run.shared
@@ -98,7 +95,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--emulator-seconds", type=float, default=5.0)
     parser.add_argument("--record-cost", action="store_true",
-                        help="each repeat also trains with the update record on, and reports the ratio")
+                        help="also train with the update record on and off in turns, and report the ratio")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                         help="any other A3CConfig field, e.g. --set t_max=5 --set torso=paper")
     args = parser.parse_args()
@@ -115,7 +112,7 @@ def main():
     limit = emulator_fps(args.game, args.emulator_seconds)
     print(f"emulator alone: {limit:,.0f} frames/s (the training protocol's AtariVectorEnv, "
           f"16 envs, all cores)", flush=True)
-    runs, recorded = [], []
+    runs = []
     for repeat in range(args.repeats):
         result = measure_training(config, args.warmup, args.seconds)
         runs.append(result)
@@ -124,10 +121,6 @@ def main():
               f"staleness {result['staleness']:.2f} updates | "
               f"compilations after warm-up: {result['compilations']} | "
               f"RSS {result['rss_start']:.0f} -> {result['rss_end']:.0f} MiB", flush=True)
-        if args.record_cost:  # the same repeat again, with the update record on
-            recorded.append(measure_training(config, args.warmup, args.seconds, record=True)["fps"])
-            print(f"repeat {repeat + 1} with the update record: {recorded[-1]:,.0f} frames/s",
-                  flush=True)
     fps = [r["fps"] for r in runs]
     median = statistics.median(fps)
     growth = 100 * (runs[-1]["rss_end"] / runs[-1]["rss_start"] - 1)
@@ -136,11 +129,34 @@ def main():
     print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB; "
           f"RSS growth over the last repeat {growth:+.1f}%; "
           f"XLA compilations after warm-up: {sum(r['compilations'] for r in runs)}")
-    if recorded:
-        ratios = [on / off for on, off in zip(recorded, fps)]
-        print(f"update record on / off: median {statistics.median(ratios):.3f} over {len(ratios)} "
-              f"pairs of repeats (min {min(ratios):.3f}, max {max(ratios):.3f})")
+    if args.record_cost:
+        on, off = record_cost(config, args.warmup, args.seconds * args.repeats)
+        print(f"update record: {on:,.0f} frames/s on, {off:,.0f} off, on / off {on / off:.4f} "
+              f"(one run, {args.seconds * args.repeats:.0f} s each, alternating every "
+              f"{RECORD_WINDOW:.0f} s)")
     print(f"frames_per_second: {median:.0f}")
+
+
+RECORD_WINDOW = 5.0
+
+
+def record_cost(config: A3CConfig, warmup: float, seconds: float) -> tuple[float, float]:
+    """Frames/s with the update record (record.py, written by every run with a metrics folder)
+    on and off, alternating every RECORD_WINDOW seconds in one run so that drift cancels."""
+    run = prepare_run(config)
+    record = UpdateRecord.start(tempfile.mkdtemp(prefix="a3c-bench-record-"), config)
+    run.start()
+    time.sleep(warmup)
+    frames, spent = {True: 0, False: 0}, {True: 0.0, False: 0.0}
+    for window in range(2 * max(1, round(seconds / RECORD_WINDOW))):
+        recording = window % 2 == 1
+        run.shared.record = record if recording else None
+        frames0, start = run.shared.frames, time.perf_counter()
+        time.sleep(RECORD_WINDOW)
+        frames[recording] += run.shared.frames - frames0
+        spent[recording] += time.perf_counter() - start
+    run.stop_and_join()
+    return frames[True] / spent[True], frames[False] / spent[False]
 
 
 if __name__ == "__main__":
