@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 ARCHS = ("ff", "lstm")
 OPTIMIZERS = ("rmsprop", "adam")
+BACKENDS = ("threads", "ray")
 FRAME_NORMS = ("centre", "std")
 
 
@@ -75,6 +76,13 @@ class A3CConfig:
     """How many of the newest checkpoints to keep."""
     max_nonfinite_updates: int = 10
     """Updates in a row whose loss or gradients are not finite (each skipped) before training stops."""
+    backend: str = "threads"
+    """`threads` (workers in this process) or `ray` (each worker a Ray actor process, on one
+    machine or a cluster: `pip install 'a3c-jax[ray]'`; README: Scale-out)."""
+    ray_address: str = ""
+    """With --backend ray: the cluster to join (`HOST:PORT`, or `auto`); empty starts a local one."""
+    max_worker_restarts: int = 3
+    """With --backend ray: how often a worker process that died is restarted before the run stops."""
     run_dir: str = "runs"
     """Folder for each run's metrics CSV and TensorBoard events (`<run_dir>/<Game>_<arch>_<seed>`)."""
 
@@ -87,6 +95,8 @@ class A3CConfig:
         require(self.arch in ARCHS, "arch", " or ".join(ARCHS))
         require(self.optimizer in OPTIMIZERS, "optimizer", " or ".join(OPTIMIZERS))
         require(self.frame_norm in FRAME_NORMS, "frame_norm", " or ".join(FRAME_NORMS))
+        require(self.backend in BACKENDS, "backend", " or ".join(BACKENDS))
+        require(int(self.max_worker_restarts) >= 0, "max_worker_restarts", "an integer >= 0")
         require(int(self.lr_anneal_frames) >= -1, "lr_anneal_frames",
                 "-1 (anneal over max_frames), 0 (constant) or a frame count")
         require(isinstance(self.game, str) and self.game != "", "game", "a non-empty game name")

@@ -127,6 +127,11 @@ def _unknown_game(name: str) -> UnknownGameError:
         f"unknown game {name!r}: {hint} (a registered gymnasium id such as CartPole-v1 also works)")
 
 
+def available_cpus() -> int:
+    """CPUs this process may use: A3C_JAX_CPUS where a Ray actor was given a share, else all."""
+    return int(os.environ.get("A3C_JAX_CPUS", 0)) or os.cpu_count() or 1
+
+
 def atari_vector_env(rom: str, num_envs: int, *, sticky_actions: bool = False,
                      max_episode_frames: int = 108_000, colour_screen: bool = False) -> AtariVectorEnv:
     """The paper's Atari protocol on ale-py's C++ vector env: its one definition.
@@ -142,7 +147,7 @@ def atari_vector_env(rom: str, num_envs: int, *, sticky_actions: bool = False,
     """
     screen = dict(grayscale=False, img_height=210, img_width=160, stack_num=1, maxpool=False)
     return AtariVectorEnv(
-        rom, num_envs, num_threads=min(num_envs, os.cpu_count() or 1),
+        rom, num_envs, num_threads=min(num_envs, available_cpus()),
         autoreset_mode=gym.vector.AutoresetMode.SAME_STEP, life_loss_info=True,
         reward_clipping=False, noop_max=ATARI_NOOP_MAX, use_fire_reset=True,
         frameskip=ATARI_FRAME_SKIP, repeat_action_probability=0.25 if sticky_actions else 0.0,

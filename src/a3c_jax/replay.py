@@ -23,7 +23,7 @@ from a3c_jax.config import A3CConfig
 from a3c_jax.envs import resolve_game
 from a3c_jax.record import CHECKPOINT, SESSION, SKIP, UPDATE, RecordError, read
 from a3c_jax.training_run import TrainingRun, prepare_run
-from a3c_jax.worker import Trajectory, apply_or_skip
+from a3c_jax.worker import Trajectory
 
 
 @dataclass(frozen=True)
@@ -164,12 +164,12 @@ class Replay:
             raise RecordError(f"{where}: the run {'applied' if applied else 'skipped'} this "
                               f"update but the replay's gradients are "
                               f"{'not ' if not finite else ''}finite: the replay diverged from the run")
-        number = apply_or_skip(self.shared, learner, grads, finite, read_at)
+        number = learner.apply(self.shared, grads, finite, read_at)
         version, newest = self.shared.read()
         self.versions[version] = newest
         for old in [v for v in self.versions if v < version - self.max_lag]:
             del self.versions[old]
-        return ReplayedUpdate(number, worker, read_at, applied, params, learner.trajectory, grads,
+        return ReplayedUpdate(version if number is None else number, worker, read_at, applied, params, learner.trajectory, grads,
                               learner.metrics)
 
     def _checkpoint(self, updates: int, where: str) -> None:

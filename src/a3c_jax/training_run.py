@@ -51,12 +51,8 @@ class TrainingRun:
 
     def save(self) -> str:
         """Writes a checkpoint of the current state; returns its path."""
-        state = self.shared.snapshot()
-        return checkpoint.save(self.config.checkpoint_dir, self.label, config=self.config,
-                               params=state["params"], opt_state=state["opt_state"],
-                               frames=state["frames"], updates=state["updates"],
-                               num_actions=self.num_actions, obs_shape=self.obs_shape,
-                               keep=self.config.keep_checkpoints)
+        return save_state(self.config, self.label, self.shared.snapshot(), self.num_actions,
+                          self.obs_shape)
 
     def start(self) -> None:
         for worker in self.workers:
@@ -71,13 +67,35 @@ class TrainingRun:
             self.shared.record.flush()
 
 
-def prepare_run(config: A3CConfig, env_fn=None, *,
-                resume_from: str | checkpoint.Checkpoint | None = None,
-                log_dir: str | None = None) -> TrainingRun:
-    """Builds envs, networks, the shared state (fresh or from a checkpoint) and the workers."""
-    game = resolve_game(config.game, own_env=env_fn is not None)
-    envs = [worker_envs(config, game, rank, env_fn) for rank in range(config.num_workers)]
-    obs_space, action_space = envs[0].single_observation_space, envs[0].single_action_space
+def save_state(config: A3CConfig, label: str, state: dict, num_actions: int,
+               obs_shape: tuple) -> str:
+    """Writes SharedState.snapshot()'s state as the checkpoint `<label>_<frames>`; returns its path."""
+    return checkpoint.save(config.checkpoint_dir, label, config=config, params=state["params"],
+                           opt_state=state["opt_state"], frames=state["frames"],
+                           updates=state["updates"], num_actions=num_actions,
+                           obs_shape=obs_shape, keep=config.keep_checkpoints)
+
+
+@dataclass
+class Start:
+    """What a run starts from: its agent and its state, fresh or a checkpoint's."""
+
+    game: Game
+    networks: object  # networks.A3CNetworks
+    optimizer: object  # optax.GradientTransformation
+    num_actions: int
+    obs_shape: tuple
+    frames_per_update: int
+    params: object
+    opt_state: object
+    frames: int
+    updates: int
+
+
+def starting_point(config: A3CConfig, game: Game, env: gym.vector.VectorEnv,
+                   resume_from: str | checkpoint.Checkpoint | None) -> Start:
+    """The networks and optimizer for env's spaces, and their state: fresh, or resume_from's."""
+    obs_space, action_space = env.single_observation_space, env.single_action_space
     if not isinstance(action_space, gym.spaces.Discrete):
         raise ConfigError(f"A3C needs discrete actions, the env has {action_space}: "
                           f"wrap it to a gymnasium.spaces.Discrete action space")
@@ -99,15 +117,28 @@ def prepare_run(config: A3CConfig, env_fn=None, *,
         params = serialization.from_state_dict(params, ckpt.params)
         opt_state = serialization.from_state_dict(opt_state, ckpt.opt_state)
         frames, updates = ckpt.frames, ckpt.updates
+    return Start(game, networks, optimizer, num_actions, tuple(obs_space.shape),
+                 frames_per_update, params, opt_state, frames, updates)
+
+
+def prepare_run(config: A3CConfig, env_fn=None, *,
+                resume_from: str | checkpoint.Checkpoint | None = None,
+                log_dir: str | None = None) -> TrainingRun:
+    """Builds envs, networks, the shared state (fresh or from a checkpoint) and the workers."""
+    game = resolve_game(config.game, own_env=env_fn is not None)
+    envs = [worker_envs(config, game, rank, env_fn) for rank in range(config.num_workers)]
+    start = starting_point(config, game, envs[0], resume_from)
+    networks = start.networks
     ensure_writable_dir(config.checkpoint_dir, "--checkpoint-dir")
     record = None
     if log_dir is not None:
         ensure_writable_dir(log_dir, "--run-dir or --log-dir")
-        record = UpdateRecord.start(log_dir, config, updates)
-    shared = SharedState(params, optimizer, opt_state, frames, updates, record)
-    schedule = jax.jit(learning_rate_schedule(config, frames_per_update))
+        record = UpdateRecord.start(log_dir, config, start.updates)
+    shared = SharedState(start.params, start.optimizer, start.opt_state, start.frames,
+                         start.updates, record)
+    schedule = jax.jit(learning_rate_schedule(config, start.frames_per_update))
     schedule(0)  # compile now, not when the first episode ends
-    run_log = RunLog(log_dir, config.max_frames, start_frames=frames)
+    run_log = RunLog(log_dir, config.max_frames, start_frames=start.frames)
     stop = threading.Event()
     learners = []
 
@@ -120,8 +151,8 @@ def prepare_run(config: A3CConfig, env_fn=None, *,
     learners.extend(ActorLearner(rank, networks, grad_fn, env, config, game.frames_per_step,
                                  on_episode) for rank, env in enumerate(envs))
     workers = [Worker(learner, shared, stop) for learner in learners]
-    return TrainingRun(config, game.label, shared, workers, stop, run_log, num_actions,
-                       tuple(obs_space.shape))
+    return TrainingRun(config, game.label, shared, workers, stop, run_log, start.num_actions,
+                       start.obs_shape)
 
 
 def train(config: A3CConfig, env_fn=None, *,
@@ -135,6 +166,9 @@ def train(config: A3CConfig, env_fn=None, *,
     Ctrl-C stops the workers and still writes the final checkpoint. progress_every: seconds
     between progress lines (0: none).
     """
+    if config.backend == "ray":
+        return _ray_backend().train_on_ray(config, env_fn, resume_from=resume_from,
+                                           log_dir=log_dir, progress_every=progress_every)
     run = prepare_run(config, env_fn, resume_from=resume_from, log_dir=log_dir)
     shared, every = run.shared, config.checkpoint_every
     next_checkpoint = (shared.frames // every + 1) * every
@@ -164,6 +198,15 @@ def train(config: A3CConfig, env_fn=None, *,
     if progress_every:
         run.run_log.show_progress(shared.frames, final=True)
     return TrainResult(path, shared.frames, shared.updates, list(run.run_log.returns), interrupted)
+
+
+def _ray_backend():
+    """The Ray backend module, imported only when a run asks for it."""
+    try:
+        from a3c_jax import ray_backend
+    except ImportError as error:
+        raise ConfigError(f"--backend ray needs Ray ({error}): pip install 'a3c-jax[ray]'") from None
+    return ray_backend
 
 
 def worker_envs(config: A3CConfig, game: Game, rank: int, env_fn=None) -> gym.vector.VectorEnv:

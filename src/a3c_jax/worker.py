@@ -104,6 +104,20 @@ class ActorLearner:
         self.stats.grad_seconds += time.perf_counter() - start
         return grads, finite
 
+    def apply(self, shared: SharedState, grads, finite: bool, read_at: int) -> int | None:
+        """apply_or_skip for this learner's gradients, counted in its stats."""
+        number = apply_or_skip(shared, grads, finite, worker=self.rank, read_at=read_at,
+                               frames=self.frames_per_update,
+                               max_nonfinite=self.config.max_nonfinite_updates)
+        self.count(number, read_at)
+        return number
+
+    def count(self, number: int | None, read_at: int) -> None:
+        """Counts an applied update (number) in stats: how many others came between read and apply."""
+        if number is not None:
+            self.stats.applied_updates += 1
+            self.stats.stale_updates += number - 1 - read_at
+
     def close(self) -> None:
         self.env.close()
 
@@ -143,21 +157,18 @@ class ActorLearner:
             self.on_episode(float(episode["r"][i]), int(episode["l"][i]))
 
 
-def apply_or_skip(shared: SharedState, learner: ActorLearner, grads, finite: bool, read_at: int) -> int:
-    """Applies a learner's gradients to the shared state, or counts them skipped when not finite;
-    stops the run (NonFiniteError) after config.max_nonfinite_updates skips in a row."""
-    stats, frames = learner.stats, learner.frames_per_update
+def apply_or_skip(shared: SharedState, grads, finite: bool, *, worker: int, read_at: int,
+                  frames: int, max_nonfinite: int) -> int | None:
+    """Applies worker's gradients (computed from params version read_at) to the shared state, or
+    counts them skipped when not finite; returns the update's number, None for a skip. Stops
+    the run (NonFiniteError) after max_nonfinite skips in a row."""
     if finite:
-        number = shared.apply(grads, frames, learner.rank, read_at)
-        stats.applied_updates += 1
-        stats.stale_updates += number - 1 - read_at
-        return number
-    limit = learner.config.max_nonfinite_updates
-    if shared.skip(frames, learner.rank, read_at) >= limit:
+        return shared.apply(grads, frames, worker, read_at)
+    if shared.skip(frames, worker, read_at) >= max_nonfinite:
         raise NonFiniteError(
-            f"{limit} updates in a row had a non-finite loss or gradients (each was skipped): "
-            f"lower --learning-rate or check the rewards")
-    return shared.updates
+            f"{max_nonfinite} updates in a row had a non-finite loss or gradients (each was "
+            f"skipped): lower --learning-rate or check the rewards")
+    return None
 
 
 class Worker(threading.Thread):
@@ -193,4 +204,4 @@ class Worker(threading.Thread):
         while not self.stop.is_set() and self.shared.frames < max_frames:
             read_at, params = self.shared.read()
             grads, finite = self.learner.compute(params)
-            apply_or_skip(self.shared, self.learner, grads, finite, read_at)
+            self.learner.apply(self.shared, grads, finite, read_at)
