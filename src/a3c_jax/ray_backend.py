@@ -9,11 +9,13 @@ params. The driver (`train_on_ray`) starts them, restarts dead workers (Ray acto
 and writes the same checkpoints, metrics and progress lines as the threads backend.
 """
 import os
+import signal
+import threading
 import time
 
 import jax
 import ray
-from ray.exceptions import RayActorError, RayTaskError
+from ray.exceptions import ActorUnavailableError, RayActorError, RayTaskError
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from a3c_jax import checkpoint
@@ -117,10 +119,15 @@ class RolloutWorker:
 
 
 def connect(config: A3CConfig) -> None:
-    """Joins config.ray_address, or starts a local cluster, unless this process is connected."""
-    if not ray.is_initialized():
-        ray.init(address=config.ray_address or None, include_dashboard=False,
-                 log_to_driver=True, configure_logging=False)
+    """Joins config.ray_address, or starts a local cluster, unless this process is connected.
+    Keeps this process's SIGINT and SIGTERM handlers (the command's final checkpoint)."""
+    if ray.is_initialized():
+        return
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    ray.init(address=config.ray_address or None, include_dashboard=False, configure_logging=False)
+    if threading.current_thread() is threading.main_thread():
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
 
 
 def train_on_ray(config: A3CConfig, env_fn=None, *, resume_from=None, log_dir=None,
@@ -175,11 +182,15 @@ def train_on_ray(config: A3CConfig, env_fn=None, *, resume_from=None, log_dir=No
                         ray.get(ref)
                     except RayTaskError as failure:  # the worker raised: the run stops with it
                         error = error or f"worker {rank}: {failure}"
-                    except RayActorError:  # its process died: Ray restarts it, up to a limit
+                    except ActorUnavailableError:  # being restarted: ask again shortly
+                        time.sleep(0.2)
+                        running[workers[rank].run.remote(server)] = rank
+                    except RayActorError as died:  # its process died: Ray restarts it, up to a limit
                         deaths[rank] += 1
                         if deaths[rank] > config.max_worker_restarts:
                             error = error or (f"worker {rank}'s process died {deaths[rank]} times "
-                                              f"(--max-worker-restarts {config.max_worker_restarts})")
+                                              f"(--max-worker-restarts {config.max_worker_restarts}), "
+                                              f"last: {died}")
                         else:
                             running[workers[rank].run.remote(server)] = rank
                 poll()
