@@ -132,6 +132,33 @@ def test_an_exception_in_a_worker_stops_the_run_with_its_error_and_a_checkpoint(
     assert checkpoint.latest(config.checkpoint_dir, "CartPole-v1") is not None
 
 
+class KillsTheParameterServer(gym.Wrapper):
+    """CartPole whose 400th step SIGKILLs the run's parameter-server process."""
+
+    def __init__(self):
+        super().__init__(gym.make("CartPole-v1"))
+        self.steps = 0
+
+    def step(self, action):
+        self.steps += 1
+        if self.steps == 400:
+            from a3c_jax.ray_backend import SERVER_NAME
+            name = next(n for n in ray.util.list_named_actors() if n.startswith(SERVER_NAME))
+            os.kill(ray.get(ray.get_actor(name).pid.remote()), signal.SIGKILL)
+        return self.env.step(action)
+
+
+def test_a_dead_parameter_server_stops_the_run_naming_the_last_checkpoint(tmp_path):
+    config = cartpole(tmp_path, num_workers=1, envs_per_worker=1, max_frames=10**6,
+                      checkpoint_every=100)
+    with pytest.raises(WorkerFailed, match="parameter server died") as failed:
+        a3c_jax.train(config, env_fn=lambda seed: KillsTheParameterServer(), progress_every=0)
+    message = str(failed.value)
+    path = message.rpartition("last checkpoint: ")[2]
+    assert "\n" not in message and os.path.isfile(path)
+    assert checkpoint.load(path).frames >= 100
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_sigint_and_sigterm_to_the_driver_write_a_final_checkpoint_and_exit_0(tmp_path, signum):
     command = [sys.executable, "-m", "a3c_jax.train", "--game", "CartPole-v1", "--backend", "ray",

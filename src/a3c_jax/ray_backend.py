@@ -12,6 +12,7 @@ import os
 import signal
 import threading
 import time
+import uuid
 
 import jax
 import ray
@@ -29,6 +30,8 @@ from a3c_jax.shared import SharedState
 from a3c_jax.training_run import (TrainResult, WorkerFailed, save_state, starting_point,
                                   worker_envs)
 from a3c_jax.worker import ActorLearner, NonFiniteError, apply_or_skip, make_grad_fn
+
+SERVER_NAME = "a3c_jax-parameter-server"  # with a suffix of its own per run
 
 # One XLA thread per actor: the actors share the machine's cores between them.
 XLA_FLAGS = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
@@ -81,6 +84,9 @@ class ParameterServer:
 
     def snapshot(self) -> dict:
         return jax.device_get(self.shared.snapshot())
+
+    def pid(self) -> int:
+        return os.getpid()
 
     def stop(self) -> None:
         self.stopping = True
@@ -142,7 +148,8 @@ def train_on_ray(config: A3CConfig, env_fn=None, *, resume_from=None, log_dir=No
         ensure_writable_dir(log_dir, "--run-dir or --log-dir")
     connect(config)
     here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
-    server = ray.remote(ParameterServer).options(num_cpus=0, scheduling_strategy=here).remote(
+    server = ray.remote(ParameterServer).options(
+        num_cpus=0, scheduling_strategy=here, name=f"{SERVER_NAME}-{uuid.uuid4().hex[:8]}").remote(
         config, jax.device_get(start.params), jax.device_get(start.opt_state), start.frames,
         start.updates, start.frames_per_update, log_dir)
     cpus = ray.cluster_resources().get("CPU", 1) / config.num_workers
