@@ -4,6 +4,10 @@ Each repeat trains with the given config for --seconds after --warmup seconds, a
 reports frames/s, where the worker threads spent their time, memory and XLA
 compilations. The emulator alone is measured in the same run, so the result reads
 as a fraction of what the machine can do. The last line is `frames_per_second: N`.
+
+--backend ray then measures the Ray backend in the same run: frames/s, the parameter
+server's apply time, the round trip per update and the server's saturation rate, and
+how updates/s scale with N = 1, 2, 4, 8 CPU-light workers (a fixed sleep instead of the env).
 """
 import argparse
 import dataclasses
@@ -18,7 +22,7 @@ import numpy as np
 from a3c_jax import A3CConfig
 from a3c_jax.envs import ATARI_FRAME_SKIP, atari_vector_env, resolve_game
 from a3c_jax.record import UpdateRecord
-from a3c_jax.training_run import prepare_run
+from a3c_jax.training_run import prepare_run, starting_point, worker_envs
 
 COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
 compilations = 0
@@ -69,6 +73,81 @@ def measure_training(config: A3CConfig, warmup: float, seconds: float) -> dict:
                 rss_start=rss[0], rss_end=rss[-1], staleness=staleness)
 
 
+def ray_start(config: A3CConfig):
+    """Connects to Ray and returns the run's fresh Start (params, optimizer, sizes)."""
+    from a3c_jax import ray_backend
+    ray_backend.connect(config)
+    game = resolve_game(config.game)
+    probe = worker_envs(config, game, 0)
+    start = starting_point(config, game, probe, None)
+    probe.close()
+    return start
+
+
+def measure_ray(config: A3CConfig, warmup: float, seconds: float) -> dict:
+    """The Ray backend's frames/s over `seconds` after `warmup`, the parameter server's apply
+    time per update, the workers' round trip per update (push to newest params) and the
+    server's saturation rate (1 / apply time)."""
+    import ray
+    from a3c_jax import ray_backend
+    server, workers = ray_backend.start_actors(config, ray_start(config))
+    runs = [worker.run.remote(server) for worker in workers]
+    time.sleep(warmup)
+    before, start = ray.get(server.poll.remote()), time.perf_counter()
+    time.sleep(seconds)
+    after, wall = ray.get(server.poll.remote()), time.perf_counter() - start
+    server.stop.remote()
+    stats = ray.get(runs)
+    for actor in [server, *workers]:
+        ray.kill(actor)
+    pushes = after["pushes"] - before["pushes"]
+    apply = (after["apply_seconds"] - before["apply_seconds"]) / max(pushes, 1)
+    return dict(fps=(after["frames"] - before["frames"]) / wall, updates_per_second=pushes / wall,
+                apply_ms=1e3 * apply, saturation=1 / apply if apply else float("inf"),
+                round_trip_ms=1e3 * sum(s["push_seconds"] for s in stats)
+                / max(sum(s["applied_updates"] for s in stats), 1))
+
+
+class SleepingWorker:
+    """A CPU-light worker: sleeps instead of rolling out, then pushes zero gradients."""
+
+    def run(self, server, rank: int, sleep: float, grads) -> int:
+        import ray
+        version, _ = ray.get(server.read.remote())
+        go_on, pushes = True, 0
+        while go_on:
+            time.sleep(sleep)
+            version, _, _, go_on = ray.get(server.push.remote(rank, grads, True, version, 0, [], {}))
+            pushes += 1
+        return pushes
+
+
+def ray_scaling(config: A3CConfig, sleep: float, seconds: float, counts=(1, 2, 4, 8)) -> None:
+    """Updates/s with N sleeping workers pushing full-size gradients, against N / sleep."""
+    import ray
+    from a3c_jax import ray_backend
+    start = ray_start(config)
+    grads = jax.device_get(jax.tree.map(np.zeros_like, start.params))
+    one = None
+    for n in counts:
+        server = ray.remote(ray_backend.ParameterServer).remote(
+            config, jax.device_get(start.params), jax.device_get(start.opt_state), 0, 0,
+            start.frames_per_update, None)
+        workers = [ray.remote(SleepingWorker).options(num_cpus=0).remote() for _ in range(n)]
+        runs = [w.run.remote(server, rank, sleep, grads) for rank, w in enumerate(workers)]
+        time.sleep(2.0)
+        before, t0 = ray.get(server.poll.remote())["pushes"], time.perf_counter()
+        time.sleep(seconds)
+        rate = (ray.get(server.poll.remote())["pushes"] - before) / (time.perf_counter() - t0)
+        server.stop.remote()
+        ray.get(runs)
+        for actor in [server, *workers]:
+            ray.kill(actor)
+        one = one or rate
+        print(f"ray scaling: {n} sleeping workers ({1e3 * sleep:.0f} ms each): {rate:,.1f} "
+              f"updates/s, {rate / (n * one):.2f} of linear", flush=True)
+
+
 def emulator_fps(game: str, seconds: float, num_envs: int = 16) -> float:
     """ale-py's C++ vector env alone, random actions, on all cores: the machine's limit."""
     env = atari_vector_env(resolve_game(game).rom, num_envs)
@@ -94,6 +173,10 @@ def main():
     parser.add_argument("--warmup", type=float, default=10.0, help="seconds before measuring")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--emulator-seconds", type=float, default=5.0)
+    parser.add_argument("--backend", choices=("threads", "ray"), default="threads",
+                        help="ray: also measure the Ray backend, in the same run as threads")
+    parser.add_argument("--scaling-sleep", type=float, default=0.1,
+                        help="seconds each CPU-light worker sleeps per update in the Ray scaling test")
     parser.add_argument("--record-cost", action="store_true",
                         help="also train with the update record on and off in turns, and report the ratio")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
@@ -129,6 +212,18 @@ def main():
     print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB; "
           f"RSS growth over the last repeat {growth:+.1f}%; "
           f"XLA compilations after warm-up: {sum(r['compilations'] for r in runs)}")
+    if args.backend == "ray":
+        ray_fps = []
+        for repeat in range(args.repeats):
+            result = measure_ray(config, args.warmup, args.seconds)
+            ray_fps.append(result["fps"])
+            print(f"ray repeat {repeat + 1}: {result['fps']:,.0f} frames/s | "
+                  f"{result['updates_per_second']:.1f} updates/s | parameter server apply "
+                  f"{result['apply_ms']:.2f} ms/update, saturates at {result['saturation']:,.0f} "
+                  f"updates/s | round trip {result['round_trip_ms']:.1f} ms/update", flush=True)
+        print(f"ray frames/s median {statistics.median(ray_fps):,.0f}: "
+              f"{statistics.median(ray_fps) / median:.2f} of threads'")
+        ray_scaling(config, args.scaling_sleep, args.seconds)
     if args.record_cost:
         on, off = record_cost(config, args.warmup, args.seconds * args.repeats)
         print(f"update record: {on:,.0f} frames/s on, {off:,.0f} off, on / off {on / off:.4f} "

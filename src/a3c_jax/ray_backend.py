@@ -108,20 +108,22 @@ class RolloutWorker:
         return os.getpid()
 
     def run(self, server) -> dict:
-        """Trains until the server says stop; returns this worker's WorkerStats as a dict."""
+        """Trains until the server says stop; returns this worker's WorkerStats as a dict, with
+        push_seconds: the time from sending gradients to receiving the newest params."""
         learner = self.learner
         version, params = ray.get(server.read.remote())
-        go_on = True
+        go_on, push_seconds = True, 0.0
         while go_on:
             grads, finite = learner.compute(params)
             finished, self.finished = self.finished, []
             losses = {k: float(v) for k, v in learner.metrics.items()}
-            read_at = version
+            read_at, start = version, time.perf_counter()
             version, params, number, go_on = ray.get(server.push.remote(
                 learner.rank, jax.device_get(grads), finite, read_at, learner.frames_per_update,
                 finished, losses))
+            push_seconds += time.perf_counter() - start
             learner.count(number, read_at)
-        return vars(learner.stats)
+        return dict(vars(learner.stats), push_seconds=push_seconds)
 
 
 def connect(config: A3CConfig) -> None:
@@ -136,6 +138,22 @@ def connect(config: A3CConfig) -> None:
             signal.signal(signum, handler)
 
 
+def start_actors(config: A3CConfig, start, env_fn=None, log_dir: str | None = None):
+    """The parameter server (on this node, where checkpoints and the record are written) and
+    config.num_workers rollout workers sharing the cluster's CPUs; returns (server, workers)."""
+    here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
+    server = ray.remote(ParameterServer).options(
+        num_cpus=0, scheduling_strategy=here, name=f"{SERVER_NAME}-{uuid.uuid4().hex[:8]}").remote(
+        config, jax.device_get(start.params), jax.device_get(start.opt_state), start.frames,
+        start.updates, start.frames_per_update, log_dir)
+    cpus = ray.cluster_resources().get("CPU", 1) / config.num_workers
+    env_vars = {"XLA_FLAGS": XLA_FLAGS, "A3C_JAX_CPUS": str(max(1, int(cpus)))}
+    worker_actor = ray.remote(RolloutWorker).options(
+        num_cpus=cpus if cpus < 1 else int(cpus),
+        max_restarts=config.max_worker_restarts, runtime_env={"env_vars": env_vars})
+    return server, [worker_actor.remote(config, rank, env_fn) for rank in range(config.num_workers)]
+
+
 def train_on_ray(config: A3CConfig, env_fn=None, *, resume_from=None, log_dir=None,
                  progress_every: float = 10.0):
     """`a3c_jax.train` with backend="ray": same arguments, same TrainResult, same files."""
@@ -147,17 +165,7 @@ def train_on_ray(config: A3CConfig, env_fn=None, *, resume_from=None, log_dir=No
     if log_dir is not None:
         ensure_writable_dir(log_dir, "--run-dir or --log-dir")
     connect(config)
-    here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
-    server = ray.remote(ParameterServer).options(
-        num_cpus=0, scheduling_strategy=here, name=f"{SERVER_NAME}-{uuid.uuid4().hex[:8]}").remote(
-        config, jax.device_get(start.params), jax.device_get(start.opt_state), start.frames,
-        start.updates, start.frames_per_update, log_dir)
-    cpus = ray.cluster_resources().get("CPU", 1) / config.num_workers
-    env_vars = {"XLA_FLAGS": XLA_FLAGS, "A3C_JAX_CPUS": str(max(1, int(cpus)))}
-    worker_actor = ray.remote(RolloutWorker).options(
-        num_cpus=cpus if cpus < 1 else int(cpus),
-        max_restarts=config.max_worker_restarts, runtime_env={"env_vars": env_vars})
-    workers = [worker_actor.remote(config, rank, env_fn) for rank in range(config.num_workers)]
+    server, workers = start_actors(config, start, env_fn, log_dir)
     running = {worker.run.remote(server): rank for rank, worker in enumerate(workers)}
     deaths = [0] * config.num_workers
     run_log = RunLog(log_dir, config.max_frames, start_frames=start.frames)
