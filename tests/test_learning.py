@@ -6,7 +6,7 @@ import a3c_jax
 from a3c_jax import A3CConfig
 
 CARTPOLE_FRAMES = 150_000
-MEMORY_FRAMES = 60_000
+MEMORY_FRAMES = 100_000
 CATCH_FRAMES = 150_000
 
 
