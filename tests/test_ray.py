@@ -83,17 +83,19 @@ def test_a_ray_run_resumes_a_threads_checkpoint_and_back_and_replays(tmp_path):
     assert all(match.identical for match in replay.checkpoints if match.original)
 
 
-class KillsItsProcessOnce(gym.Wrapper):
-    """CartPole whose 300th step SIGKILLs its own process, the first time only (a flag file)."""
+class KillsItsProcess(gym.Wrapper):
+    """CartPole whose 300th step SIGKILLs its own process: the first time only when given a
+    flag file (made then), every time without."""
 
-    def __init__(self, flag: str):
+    def __init__(self, flag: str | None = None):
         super().__init__(gym.make("CartPole-v1"))
         self.flag, self.steps = flag, 0
 
     def step(self, action):
         self.steps += 1
-        if self.steps == 300 and not os.path.exists(self.flag):
-            open(self.flag, "w").close()
+        if self.steps == 300 and not (self.flag and os.path.exists(self.flag)):
+            if self.flag:
+                open(self.flag, "w").close()
             os.kill(os.getpid(), signal.SIGKILL)
         return self.env.step(action)
 
@@ -101,7 +103,7 @@ class KillsItsProcessOnce(gym.Wrapper):
 def test_a_killed_worker_process_is_restarted_and_no_frames_count_twice(tmp_path):
     flag = str(tmp_path / "killed")
     config = cartpole(tmp_path, num_workers=2, envs_per_worker=1, max_frames=3_000)
-    result = a3c_jax.train(config, env_fn=lambda seed: KillsItsProcessOnce(flag),
+    result = a3c_jax.train(config, env_fn=lambda seed: KillsItsProcess(flag),
                            log_dir=str(tmp_path / "run"), progress_every=0)
     assert os.path.exists(flag)  # a worker did die
     entries, _ = read(str(tmp_path / "run"))
@@ -109,6 +111,13 @@ def test_a_killed_worker_process_is_restarted_and_no_frames_count_twice(tmp_path
     assert result.frames >= 3_000
     assert result.frames == len(applied) * 5 == result.updates * 5  # frames counted once per update
     assert set(applied["worker"]) == {0, 1}
+
+
+def test_a_worker_that_keeps_dying_stops_the_run_once_its_restarts_are_spent(tmp_path):
+    config = cartpole(tmp_path, num_workers=1, envs_per_worker=1, max_frames=10**6,
+                      max_worker_restarts=1)
+    with pytest.raises(WorkerFailed, match="died 2 times"):
+        a3c_jax.train(config, env_fn=lambda seed: KillsItsProcess(), progress_every=0)
 
 
 class RaisesAtStep(gym.Wrapper):
