@@ -31,6 +31,7 @@ from a3c_jax.training_run import (TrainResult, WorkerFailed, save_state, startin
                                   worker_envs)
 from a3c_jax.worker import ActorLearner, NonFiniteError, apply_or_skip, make_grad_fn
 
+STRAGGLER_SECONDS = 30.0  # how long a finished run waits for workers that are still restarting
 SERVER_NAME = "a3c_jax-parameter-server"  # with a suffix of its own per run
 
 # One XLA thread per actor: the actors share the machine's cores between them.
@@ -189,7 +190,8 @@ def train_on_ray(config: A3CConfig, env_fn=None, *, resume_from=None, log_dir=No
 
     try:
         try:
-            while running:
+            ended_at = None  # when the server stopped taking updates
+            while running and (ended_at is None or time.time() < ended_at + STRAGGLER_SECONDS):
                 done, _ = ray.wait(list(running), timeout=0.05)
                 for ref in done:
                     rank = running.pop(ref)
@@ -197,9 +199,10 @@ def train_on_ray(config: A3CConfig, env_fn=None, *, resume_from=None, log_dir=No
                         ray.get(ref)
                     except RayTaskError as failure:  # the worker raised: the run stops with it
                         error = error or f"worker {rank}: {failure}"
-                    except ActorUnavailableError:  # being restarted: ask again shortly
-                        time.sleep(0.2)
-                        running[workers[rank].run.remote(server)] = rank
+                    except ActorUnavailableError:  # being restarted (or its node is gone)
+                        if ended_at is None:  # ask again shortly; the others go on meanwhile
+                            time.sleep(0.2)
+                            running[workers[rank].run.remote(server)] = rank
                     except RayActorError as died:  # its process died: Ray restarts it, up to a limit
                         deaths[rank] += 1
                         if deaths[rank] > config.max_worker_restarts:
@@ -211,6 +214,8 @@ def train_on_ray(config: A3CConfig, env_fn=None, *, resume_from=None, log_dir=No
                 poll()
                 if error:
                     server.stop.remote()
+                if ended_at is None and (error or frames >= config.max_frames):
+                    ended_at = time.time()
                 if frames >= next_checkpoint and not error:
                     path = save()
                     next_checkpoint = (frames // every + 1) * every
