@@ -67,9 +67,12 @@ def test_paper_network_learns_from_pixels_with_the_default_config(tmp_path):
 
 
 def memory_success(tmp_path, arch):
-    """Success rate of a greedy evaluation after training on CueMemory (chance is 50%)."""
+    """Success rate of a greedy evaluation after training on CueMemory (chance is 50%).
+
+    lr 3e-3: with 1e-2 the LSTM stayed at chance for 1 seed in 3 (one worker, so not the
+    threads' order) and in 2 of 9 two-worker runs; 3e-3 succeeded for seeds 0-5 both ways."""
     config = A3CConfig(game="a3c_jax/CueMemory-v0", arch=arch, num_workers=2, envs_per_worker=4,
-                       t_max=6, lstm_size=32, max_frames=MEMORY_FRAMES, learning_rate=1e-2,
+                       t_max=6, lstm_size=32, max_frames=MEMORY_FRAMES, learning_rate=3e-3,
                        checkpoint_dir=str(tmp_path / arch), checkpoint_every=MEMORY_FRAMES)
     result = a3c_jax.train(config, progress_every=0)
     evaluation = a3c_jax.evaluate(result.checkpoint, episodes=200, seed=10_000, greedy=True)
