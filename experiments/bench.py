@@ -22,7 +22,8 @@ import numpy as np
 from a3c_jax import A3CConfig
 from a3c_jax.envs import ATARI_FRAME_SKIP, atari_vector_env, resolve_game
 from a3c_jax.record import UpdateRecord
-from a3c_jax.training_run import prepare_run, starting_point, worker_envs
+from a3c_jax.training_run import prepare_run
+from a3c_jax.training_setup import starting_point, worker_envs
 
 COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
 compilations = 0

@@ -6,7 +6,7 @@ from a3c_jax import A3CConfig
 from a3c_jax.envs import (AtariGames, AtariScreen, UnknownGameError, agent_reset, make_envs,
                           resolve_game)
 from a3c_jax.evaluation_run import play_game
-from a3c_jax.training_run import worker_envs
+from a3c_jax.training_setup import worker_envs
 from a3c_jax.worker import worker_seeds
 
 

@@ -9,7 +9,8 @@ from a3c_jax.paths import UnwritablePathError
 from a3c_jax.record import RecordError
 from a3c_jax.replay import Replay
 from a3c_jax.shared import SharedState
-from a3c_jax.training_run import TrainResult, WorkerFailed, train
+from a3c_jax.training_run import train
+from a3c_jax.training_setup import TrainResult, WorkerFailed
 
 __all__ = [
     "A3CConfig", "CheckpointError", "ConfigError", "CueMemory", "EvalResult", "Game", "RecordError", "Replay", "SharedState",

@@ -19,7 +19,6 @@ import ray
 from ray.exceptions import ActorUnavailableError, RayActorError, RayTaskError
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-from a3c_jax import checkpoint
 from a3c_jax.config import A3CConfig
 from a3c_jax.envs import resolve_game
 from a3c_jax.metrics import RunLog
@@ -27,8 +26,8 @@ from a3c_jax.optim import learning_rate_schedule, make_optimizer
 from a3c_jax.paths import ensure_writable_dir
 from a3c_jax.record import UpdateRecord
 from a3c_jax.shared import SharedState
-from a3c_jax.training_run import (TrainResult, WorkerFailed, save_state, starting_point,
-                                  worker_envs)
+from a3c_jax.training_setup import (DriverClock, TrainResult, WorkerFailed, last_checkpoint,
+                                    save_state, starting_point, worker_envs)
 from a3c_jax.worker import ActorLearner, NonFiniteError, apply_or_skip, make_grad_fn
 
 STRAGGLER_SECONDS = 30.0  # how long a finished run waits for workers that are still restarting
@@ -171,9 +170,7 @@ def train_on_ray(config: A3CConfig, env_fn=None, *, resume_from=None, log_dir=No
     deaths = [0] * config.num_workers
     run_log = RunLog(log_dir, config.max_frames, start_frames=start.frames)
     schedule = jax.jit(learning_rate_schedule(config, start.frames_per_update))
-    every = config.checkpoint_every
-    next_checkpoint = (start.frames // every + 1) * every
-    next_progress = time.time() + progress_every
+    clock = DriverClock(config.checkpoint_every, start.frames, progress_every)
     path, error, interrupted, frames, updates = None, None, False, start.frames, start.updates
 
     def save() -> str:
@@ -216,12 +213,10 @@ def train_on_ray(config: A3CConfig, env_fn=None, *, resume_from=None, log_dir=No
                     server.stop.remote()
                 if ended_at is None and (error or frames >= config.max_frames):
                     ended_at = time.time()
-                if frames >= next_checkpoint and not error:
+                if not error and clock.checkpoint_due(frames):
                     path = save()
-                    next_checkpoint = (frames // every + 1) * every
-                if progress_every and time.time() >= next_progress:
+                if clock.progress_due():
                     run_log.show_progress(frames)
-                    next_progress += progress_every
         except KeyboardInterrupt:
             interrupted = True
             server.stop.remote()
@@ -229,9 +224,8 @@ def train_on_ray(config: A3CConfig, env_fn=None, *, resume_from=None, log_dir=No
         poll()
         path = save()
     except RayActorError as died:
-        kept = f"last checkpoint: {path}" if path else "no checkpoint was written"
         raise WorkerFailed(f"the parameter server died ({type(died).__name__}), so training "
-                           f"stopped; {kept}") from None
+                           f"stopped; {last_checkpoint(path)}") from None
     finally:
         run_log.close()
         for actor in workers:

@@ -169,8 +169,8 @@ class Replay:
         self.versions[version] = newest
         for old in [v for v in self.versions if v < version - self.max_lag]:
             del self.versions[old]
-        return ReplayedUpdate(version if number is None else number, worker, read_at, applied, params, learner.trajectory, grads,
-                              learner.metrics)
+        return ReplayedUpdate(version if number is None else number, worker, read_at, applied,
+                              params, learner.trajectory, grads, learner.metrics)
 
     def _checkpoint(self, updates: int, where: str) -> None:
         if self.shared.updates != updates:

@@ -14,7 +14,8 @@ from a3c_jax.envs import UnknownGameError, resolve_game
 from a3c_jax.paths import UnwritablePathError
 from a3c_jax.record import RecordError
 from a3c_jax.replay import Replay
-from a3c_jax.training_run import WorkerFailed, train
+from a3c_jax.training_run import train
+from a3c_jax.training_setup import WorkerFailed
 
 def main(argv=None) -> int:
     command = cli.parse_train_command(argv, description=__doc__)

@@ -7,33 +7,19 @@ import threading
 import time
 from dataclasses import dataclass
 
-import gymnasium as gym
 import jax
-from flax import serialization
 
 from a3c_jax import checkpoint
 from a3c_jax.config import A3CConfig, ConfigError
-from a3c_jax.envs import Game, make_envs, resolve_game
+from a3c_jax.envs import resolve_game
 from a3c_jax.metrics import RunLog
-from a3c_jax.networks import make_networks
-from a3c_jax.optim import learning_rate_schedule, make_optimizer
+from a3c_jax.optim import learning_rate_schedule
 from a3c_jax.paths import ensure_writable_dir
 from a3c_jax.record import UpdateRecord
 from a3c_jax.shared import SharedState
-from a3c_jax.worker import ActorLearner, Worker, make_grad_fn, worker_seeds
-
-
-@dataclass(frozen=True)
-class TrainResult:
-    checkpoint: str  # path of the final checkpoint
-    frames: int  # frames trained in total (including those of a resumed checkpoint)
-    updates: int
-    episode_returns: list  # unclipped returns of the episodes finished in this call, in order
-    interrupted: bool = False
-
-
-class WorkerFailed(RuntimeError):
-    """A worker thread raised; the message holds its traceback."""
+from a3c_jax.training_setup import (DriverClock, TrainResult, WorkerFailed, last_checkpoint,
+                                    save_state, starting_point, worker_envs)
+from a3c_jax.worker import ActorLearner, Worker, make_grad_fn
 
 
 @dataclass
@@ -65,60 +51,6 @@ class TrainingRun:
         self.run_log.close()
         if self.shared.record is not None:
             self.shared.record.flush()
-
-
-def save_state(config: A3CConfig, label: str, state: dict, num_actions: int,
-               obs_shape: tuple) -> str:
-    """Writes SharedState.snapshot()'s state as the checkpoint `<label>_<frames>`; returns its path."""
-    return checkpoint.save(config.checkpoint_dir, label, config=config, params=state["params"],
-                           opt_state=state["opt_state"], frames=state["frames"],
-                           updates=state["updates"], num_actions=num_actions,
-                           obs_shape=obs_shape, keep=config.keep_checkpoints)
-
-
-@dataclass
-class Start:
-    """What a run starts from: its agent and its state, fresh or a checkpoint's."""
-
-    game: Game
-    networks: object  # networks.A3CNetworks
-    optimizer: object  # optax.GradientTransformation
-    num_actions: int
-    obs_shape: tuple
-    frames_per_update: int
-    params: object
-    opt_state: object
-    frames: int
-    updates: int
-
-
-def starting_point(config: A3CConfig, game: Game, env: gym.vector.VectorEnv,
-                   resume_from: str | checkpoint.Checkpoint | None) -> Start:
-    """The networks and optimizer for env's spaces, and their state: fresh, or resume_from's."""
-    obs_space, action_space = env.single_observation_space, env.single_action_space
-    if not isinstance(action_space, gym.spaces.Discrete):
-        raise ConfigError(f"A3C needs discrete actions, the env has {action_space}: "
-                          f"wrap it to a gymnasium.spaces.Discrete action space")
-    num_actions = int(action_space.n)
-    networks = make_networks(obs_space.shape, obs_space.dtype, num_actions, config.arch,
-                             config.lstm_size, config.frame_norm)
-    frames_per_update = config.t_max * config.envs_per_worker * game.frames_per_step
-    optimizer = make_optimizer(config, frames_per_update)
-    params = networks.init(jax.random.PRNGKey(config.seed))
-    opt_state, frames, updates = optimizer.init(params), 0, 0
-    if resume_from is not None:
-        ckpt = checkpoint.load(resume_from) if isinstance(resume_from, str) else resume_from
-        if ckpt.opt_state is None:
-            raise checkpoint.CheckpointError(
-                f"{ckpt.path!r} is an exported agent without optimizer state: training cannot "
-                f"continue from it; evaluate it, or resume from a full checkpoint")
-        checkpoint.check_compatible(ckpt, arch=config.arch, num_actions=num_actions,
-                                    obs_shape=obs_space.shape, label=game.label)
-        params = serialization.from_state_dict(params, ckpt.params)
-        opt_state = serialization.from_state_dict(opt_state, ckpt.opt_state)
-        frames, updates = ckpt.frames, ckpt.updates
-    return Start(game, networks, optimizer, num_actions, tuple(obs_space.shape),
-                 frames_per_update, params, opt_state, frames, updates)
 
 
 def prepare_run(config: A3CConfig, env_fn=None, *,
@@ -170,20 +102,17 @@ def train(config: A3CConfig, env_fn=None, *,
         return _ray_backend().train_on_ray(config, env_fn, resume_from=resume_from,
                                            log_dir=log_dir, progress_every=progress_every)
     run = prepare_run(config, env_fn, resume_from=resume_from, log_dir=log_dir)
-    shared, every = run.shared, config.checkpoint_every
-    next_checkpoint = (shared.frames // every + 1) * every
-    next_progress = time.time() + progress_every
+    shared = run.shared
+    clock = DriverClock(config.checkpoint_every, shared.frames, progress_every)
     interrupted, path = False, None
     try:
         run.start()
         while any(worker.is_alive() for worker in run.workers):
             time.sleep(0.05)
-            if shared.frames >= next_checkpoint and not run.stop.is_set():
+            if not run.stop.is_set() and clock.checkpoint_due(shared.frames):
                 path = run.save()
-                next_checkpoint = (shared.frames // every + 1) * every
-            if progress_every and time.time() >= next_progress:
+            if clock.progress_due():
                 run.run_log.show_progress(shared.frames)
-                next_progress += progress_every
     except KeyboardInterrupt:
         interrupted = True
     finally:
@@ -192,8 +121,7 @@ def train(config: A3CConfig, env_fn=None, *,
     if errors:
         if shared.params_are_finite():
             path = run.save()
-        kept = f"last checkpoint: {path}" if path else "no checkpoint was written"
-        raise WorkerFailed(f"training stopped, {kept}; a worker failed: {errors[0]}")
+        raise WorkerFailed(f"training stopped, {last_checkpoint(path)}; a worker failed: {errors[0]}")
     path = run.save()
     if progress_every:
         run.run_log.show_progress(shared.frames, final=True)
@@ -209,9 +137,3 @@ def _ray_backend():
     return ray_backend
 
 
-def worker_envs(config: A3CConfig, game: Game, rank: int, env_fn=None) -> gym.vector.VectorEnv:
-    """Worker `rank`'s batch of config.envs_per_worker training envs (envs.make_envs)."""
-    _, seeds = worker_seeds(config.seed, rank, config.envs_per_worker)
-    return make_envs(game, seeds, training=True, env_fn=env_fn,
-                     sticky_actions=config.sticky_actions,
-                     max_episode_frames=config.max_episode_frames)
