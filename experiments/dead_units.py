@@ -1,7 +1,7 @@
-"""Counts the ReLU units of a Pong checkpoint's torso that never fire on mid-game frames.
+"""Counts the ReLU units of an Atari checkpoint's torso that never fire on mid-game frames.
 
     python experiments/dead_units.py runs/pong-experiment/checkpoints/Pong_16472320
-    python experiments/dead_units.py --init        # a freshly initialised network
+    python experiments/dead_units.py --init        # a freshly initialised network (--game, default Pong)
 
 Plays 300 steps in 8 training games with the checkpoint's own policy, then reads the
 activations of the library's torso on the next 8 x 20 frames. A unit counts as dead when
@@ -33,15 +33,17 @@ def main():
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("checkpoint", nargs="?")
     parser.add_argument("--init", action="store_true", help="count for a fresh network (seed 0)")
+    parser.add_argument("--game", default="Pong", help="the game for --init (a checkpoint names its own)")
     args = parser.parse_args()
     if not args.init and args.checkpoint is None:
         parser.error("give a checkpoint path or --init")
     ckpt = None if args.init else checkpoint.load(args.checkpoint)
     config = ckpt.config if ckpt else A3CConfig()
-    env = make_envs(resolve_game("Pong"), list(range(1, NUM_ENVS + 1)), training=True)
+    game = resolve_game(config.game if ckpt else args.game)
+    env = make_envs(game, list(range(1, NUM_ENVS + 1)), training=True)
     networks = make_networks(env.single_observation_space.shape, np.uint8,
                              int(env.single_action_space.n), config.arch, config.lstm_size,
-                             config.frame_norm)
+                             config.frame_norm, config.activation)
     params = networks.init(jax.random.PRNGKey(0))
     if ckpt:
         params = serialization.from_state_dict(params, ckpt.params)
@@ -57,7 +59,7 @@ def main():
     env.close()
     for name, units in pre_activations(networks, params, np.concatenate(frames)).items():
         fired = (units > 0).reshape(-1, units.shape[-1]).any(0)
-        print(f"{name}: {int((~fired).sum())} of {fired.size} units never fire")
+        print(f"{name}: {int((~fired).sum())} of {fired.size} units never positive")
 
 
 if __name__ == "__main__":
