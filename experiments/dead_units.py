@@ -43,7 +43,7 @@ def main():
     env = make_envs(game, list(range(1, NUM_ENVS + 1)), training=True)
     networks = make_networks(env.single_observation_space.shape, np.uint8,
                              int(env.single_action_space.n), config.arch, config.lstm_size,
-                             config.frame_norm, config.activation)
+                             config.frame_norm)
     params = networks.init(jax.random.PRNGKey(0))
     if ckpt:
         params = serialization.from_state_dict(params, ckpt.params)
@@ -59,7 +59,7 @@ def main():
     env.close()
     for name, units in pre_activations(networks, params, np.concatenate(frames)).items():
         fired = (units > 0).reshape(-1, units.shape[-1]).any(0)
-        print(f"{name}: {int((~fired).sum())} of {fired.size} units never positive")
+        print(f"{name}: {int((~fired).sum())} of {fired.size} units never fire")
 
 
 if __name__ == "__main__":

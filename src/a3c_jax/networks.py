@@ -34,8 +34,8 @@ class ActorCritic(nn.Module):
     """torso -> (LSTM core) -> softmax policy and linear value heads.
 
     Images [B, C, H, W] uint8 (C stacked frames) go through the paper's torso:
-    conv 16 8x8/4, conv 32 4x4/2, dense 256, each followed by `activation` (`relu` or
-    `leaky_relu`), each frame first normalised as `frame_norm` says (normalised_frames).
+    conv 16 8x8/4, conv 32 4x4/2, dense 256, ReLU, each frame first normalised as
+    `frame_norm` says (normalised_frames).
     Vectors [B, D] go through an MLP (64, 64, tanh), the usual torso for classic control.
     Glorot initialisation everywhere but the two heads, which start at zero.
     """
@@ -44,7 +44,6 @@ class ActorCritic(nn.Module):
     arch: str = "ff"
     lstm_size: int = 256
     frame_norm: str = "centre"
-    activation: str = "relu"
 
     def setup(self):
         self.conv1 = StridedConv(16, 8, kernel_init=glorot)  # 8x8, stride 4
@@ -63,10 +62,9 @@ class ActorCritic(nn.Module):
     def torso(self, obs):
         """obs [N, C, H, W] uint8 or [N, D] -> features [N, F]."""
         if obs.ndim == 4:
-            act = getattr(nn, self.activation)
-            x = act(self.conv1(normalised_frames(obs, self.frame_norm)))
-            x = act(self.conv2(x))
-            return act(self.dense(x.reshape(x.shape[0], -1)))
+            x = nn.relu(self.conv1(normalised_frames(obs, self.frame_norm)))
+            x = nn.relu(self.conv2(x))
+            return nn.relu(self.dense(x.reshape(x.shape[0], -1)))
         x = obs.astype(jnp.float32)
         for layer in self.mlp:
             x = jnp.tanh(layer(x))
@@ -103,10 +101,9 @@ class A3CNetworks:
 
 
 def make_networks(obs_shape, obs_dtype, num_actions: int, arch: str = "ff",
-                  lstm_size: int = 256, frame_norm: str = "centre",
-                  activation: str = "relu") -> A3CNetworks:
+                  lstm_size: int = 256, frame_norm: str = "centre") -> A3CNetworks:
     module = ActorCritic(num_actions=num_actions, arch=arch, lstm_size=lstm_size,
-                         frame_norm=frame_norm, activation=activation)
+                         frame_norm=frame_norm)
 
     def initial_carry(batch: int) -> Carry:
         if arch != "lstm":
