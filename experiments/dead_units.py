@@ -43,7 +43,7 @@ def main():
     env = make_envs(game, list(range(1, NUM_ENVS + 1)), training=True)
     networks = make_networks(env.single_observation_space.shape, np.uint8,
                              int(env.single_action_space.n), config.arch, config.lstm_size,
-                             config.frame_norm)
+                             config.frame_norm, config.head_init)
     params = networks.init(jax.random.PRNGKey(0))
     if ckpt:
         params = serialization.from_state_dict(params, ckpt.params)

@@ -19,6 +19,7 @@ from a3c_jax import A3CConfig, ConfigError
     ("max_grad_norm", 0.0, "> 0"),
     ("entropy_beta", -0.1, ">= 0"),
     ("frame_norm", "none", "centre or std"),
+    ("head_init", "random", "zero or scaled"),
     ("lr_anneal_frames", -2, "-1 (anneal over max_frames)"),
 ])
 def test_impossible_values_name_the_field_and_range(field, value, allowed):

@@ -96,8 +96,8 @@ def test_greedy_acting_takes_the_argmax():
 
 
 def test_fresh_network_has_uniform_policy_and_zero_value():
-    """Zero-initialised heads: nothing about the first frames is pushed back into the torso."""
-    net = make_networks((4, 84, 84), np.uint8, num_actions=6)
+    """Zero-initialised heads (head_init="zero"): the first policy is uniform, the first value 0."""
+    net = make_networks((4, 84, 84), np.uint8, num_actions=6, head_init="zero")
     params = net.init(jax.random.PRNGKey(3))
     obs = np.random.default_rng(0).integers(0, 256, (5, 4, 84, 84), dtype=np.uint8)
     logits, value, _ = net.module.apply(params, obs, (), np.zeros(5, bool))
@@ -105,6 +105,17 @@ def test_fresh_network_has_uniform_policy_and_zero_value():
     np.testing.assert_allclose(value, np.zeros(5), atol=1e-7)
     features = net.module.apply(params, obs, method=ActorCritic.torso)
     assert float(jnp.std(features)) > 0  # the torso itself is random, not zero
+
+
+def test_scaled_heads_have_the_pytorch_a3cs_norms_and_mixed_signs():
+    net = make_networks((4, 84, 84), np.uint8, num_actions=6, head_init="scaled")
+    params = net.init(jax.random.PRNGKey(3))["params"]
+    np.testing.assert_allclose(np.linalg.norm(params["policy"]["kernel"], axis=0), 0.01, rtol=1e-5)
+    value = np.asarray(params["value"]["kernel"][:, 0])
+    np.testing.assert_allclose(np.linalg.norm(value), 1.0, rtol=1e-5)
+    # both signs: a ReLU torso's units are pushed different ways by the first value errors
+    assert (value > 0).mean() > 0.3 and (value < 0).mean() > 0.3
+    np.testing.assert_array_equal(params["value"]["bias"], 0.0)
 
 
 def test_frames_are_centred_so_overall_brightness_does_not_matter():

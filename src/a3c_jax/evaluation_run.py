@@ -122,7 +122,7 @@ def load_agent(ckpt: str | checkpoint.Checkpoint) -> tuple[A3CNetworks, Any]:
         ckpt = checkpoint.load(ckpt)
     obs_dtype = np.uint8 if len(ckpt.obs_shape) == 3 else np.float32  # frames or vectors
     networks = make_networks(ckpt.obs_shape, obs_dtype, ckpt.num_actions, ckpt.config.arch,
-                             ckpt.config.lstm_size, ckpt.config.frame_norm)
+                             ckpt.config.lstm_size, ckpt.config.frame_norm, ckpt.config.head_init)
     return networks, serialization.from_state_dict(networks.init(jax.random.PRNGKey(0)), ckpt.params)
 
 

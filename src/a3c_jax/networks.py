@@ -30,6 +30,17 @@ def normalised_frames(obs, frame_norm: str = "centre"):
     return x
 
 
+def normalised_columns(norm: float) -> nn.initializers.Initializer:
+    """Gaussian kernel [in, out] whose every output unit's weight vector has the given norm."""
+    def init(key, shape, dtype=jnp.float32):
+        w = jax.random.normal(key, shape, dtype)
+        return w * norm / jnp.linalg.norm(w, axis=0, keepdims=True)
+    return init
+
+
+HEAD_NORMS = {"zero": (0.0, 0.0), "scaled": (0.01, 1.0)}  # (policy, value) weight norms per output
+
+
 class ActorCritic(nn.Module):
     """torso -> (LSTM core) -> softmax policy and linear value heads.
 
@@ -37,13 +48,15 @@ class ActorCritic(nn.Module):
     conv 16 8x8/4, conv 32 4x4/2, dense 256, ReLU, each frame first normalised as
     `frame_norm` says (normalised_frames).
     Vectors [B, D] go through an MLP (64, 64, tanh), the usual torso for classic control.
-    Glorot initialisation everywhere but the two heads, which start at zero.
+    Glorot initialisation everywhere but the two heads (`head_init`): `scaled` gives each
+    output's weights norm 0.01 (policy) and 1 (value), as the PyTorch A3C; `zero` starts them at 0.
     """
 
     num_actions: int
     arch: str = "ff"
     lstm_size: int = 256
     frame_norm: str = "centre"
+    head_init: str = "scaled"
 
     def setup(self):
         self.conv1 = StridedConv(16, 8, kernel_init=glorot)  # 8x8, stride 4
@@ -53,11 +66,12 @@ class ActorCritic(nn.Module):
         if self.arch == "lstm":
             self.lstm = nn.OptimizedLSTMCell(self.lstm_size, kernel_init=glorot,
                                              recurrent_kernel_init=glorot)
-        # Zero heads: the first policy is uniform and the first value 0, and the torso gets no
-        # gradient until the heads have learnt which features matter (random heads would push
-        # random directions into it; the PyTorch A3C's random heads learnt Pong no faster).
-        self.policy = nn.Dense(self.num_actions, kernel_init=nn.initializers.zeros)
-        self.value = nn.Dense(1, kernel_init=nn.initializers.zeros)
+        # A random-signed value head pushes each torso unit its own way; a zero one gives every
+        # ReLU unit the same sign of value gradient, so Adam moves them all down together and
+        # they die at once (README: Dead torso).
+        policy_norm, value_norm = HEAD_NORMS[self.head_init]
+        self.policy = nn.Dense(self.num_actions, kernel_init=normalised_columns(policy_norm))
+        self.value = nn.Dense(1, kernel_init=normalised_columns(value_norm))
 
     def torso(self, obs):
         """obs [N, C, H, W] uint8 or [N, D] -> features [N, F]."""
@@ -101,9 +115,10 @@ class A3CNetworks:
 
 
 def make_networks(obs_shape, obs_dtype, num_actions: int, arch: str = "ff",
-                  lstm_size: int = 256, frame_norm: str = "centre") -> A3CNetworks:
+                  lstm_size: int = 256, frame_norm: str = "centre",
+                  head_init: str = "scaled") -> A3CNetworks:
     module = ActorCritic(num_actions=num_actions, arch=arch, lstm_size=lstm_size,
-                         frame_norm=frame_norm)
+                         frame_norm=frame_norm, head_init=head_init)
 
     def initial_carry(batch: int) -> Carry:
         if arch != "lstm":

@@ -63,7 +63,7 @@ def starting_point(config: A3CConfig, game: Game, env: gym.vector.VectorEnv,
                           f"wrap it to a gymnasium.spaces.Discrete action space")
     num_actions = int(action_space.n)
     networks = make_networks(obs_space.shape, obs_space.dtype, num_actions, config.arch,
-                             config.lstm_size, config.frame_norm)
+                             config.lstm_size, config.frame_norm, config.head_init)
     frames_per_update = config.t_max * config.envs_per_worker * game.frames_per_step
     optimizer = make_optimizer(config, frames_per_update)
     params = networks.init(jax.random.PRNGKey(config.seed))
