@@ -15,7 +15,7 @@ from flax import serialization
 
 from a3c_jax import A3CConfig, checkpoint
 from a3c_jax.envs import agent_reset, make_envs, resolve_game
-from a3c_jax.networks import ActorCritic, make_networks
+from a3c_jax.networks import ActorCritic, make_networks, network_options
 
 NUM_ENVS, BURN_IN, FRAMES = 8, 300, 20
 
@@ -42,8 +42,7 @@ def main():
     game = resolve_game(config.game if ckpt else args.game)
     env = make_envs(game, list(range(1, NUM_ENVS + 1)), training=True)
     networks = make_networks(env.single_observation_space.shape, np.uint8,
-                             int(env.single_action_space.n), config.arch, config.lstm_size,
-                             config.frame_norm, config.head_init)
+                             int(env.single_action_space.n), **network_options(config))
     params = networks.init(jax.random.PRNGKey(0))
     if ckpt:
         params = serialization.from_state_dict(params, ckpt.params)

@@ -118,6 +118,19 @@ def test_scaled_heads_have_the_pytorch_a3cs_norms_and_mixed_signs():
     np.testing.assert_array_equal(params["value"]["bias"], 0.0)
 
 
+def test_centred_features_give_conv2_and_dense_inputs_of_mixed_sign():
+    net = make_networks((4, 84, 84), np.uint8, num_actions=6, centred_features=True)
+    params = net.init(jax.random.PRNGKey(0))
+    obs = np.random.default_rng(0).integers(0, 256, (3, 4, 84, 84), dtype=np.uint8)
+    _, state = net.module.apply(params, obs, method=ActorCritic.torso, capture_intermediates=True)
+    conv1 = state["intermediates"]["conv1"]["__call__"][0]  # [3, 20, 20, 16] before its ReLU
+    centred = np.asarray(net.module.apply(params, jax.nn.relu(conv1), method=ActorCritic.centred))
+    np.testing.assert_allclose(centred.mean(axis=(1, 2)), 0.0, atol=1e-5)  # each map, each image
+    assert (centred < 0).any() and (centred > 0).any()
+    plain = make_networks((4, 84, 84), np.uint8, num_actions=6)  # off: ReLU outputs stay >= 0
+    assert (np.asarray(plain.module.apply(params, jax.nn.relu(conv1), method=ActorCritic.centred)) >= 0).all()
+
+
 def test_frames_are_centred_so_overall_brightness_does_not_matter():
     """A frame and the same frame 40 levels brighter give the same features and policy."""
     net = make_networks((4, 84, 84), np.uint8, num_actions=6)

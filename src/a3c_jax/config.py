@@ -10,7 +10,8 @@ HEAD_INITS = ("zero", "scaled")
 
 
 # What checkpoints written before a field existed were trained with.
-BEFORE_THE_FIELD = dict(frame_norm="centre", lr_anneal_frames=-1, head_init="zero")
+BEFORE_THE_FIELD = dict(frame_norm="centre", lr_anneal_frames=-1, head_init="zero",
+                        centred_features=False)
 
 
 class ConfigError(ValueError):
@@ -38,14 +39,16 @@ class A3CConfig:
     """Discount factor (paper: 0.99)."""
     gae_lambda: float = 1.0
     """GAE(lambda) for the advantage; 1.0 gives the paper's n-step advantage exactly."""
-    learning_rate: float = 6e-4
-    """Learning rate (paper: 7e-4 with RMSProp; 6e-4 with Adam learnt Pong faster than 1e-4 and
-    no slower than 1.2e-3)."""
+    learning_rate: float = 3e-4
+    """Learning rate (paper: 7e-4 with RMSProp). With Adam and 4 envs per worker, 6e-4 killed
+    Breakout's torso (all of conv2 never firing by 0.5M frames), 3e-4 kept it (3 of 32 dead)."""
     lr_anneal_frames: int = 0
     """Frames over which the learning rate falls linearly to 0: 0 keeps it constant (so a
     run's speed does not depend on its budget), -1 means max_frames (paper: 320M frames)."""
     optimizer: str = "adam"
     """`adam` (shared Adam, as in the PyTorch A3C) or `rmsprop` (the paper's shared RMSProp)."""
+    adam_eps: float = 1e-8
+    """Shared Adam epsilon, added to the root of the second moment (1e-8, Adam's own)."""
     rmsprop_decay: float = 0.99
     """Shared RMSProp decay alpha (paper: 0.99)."""
     rmsprop_eps: float = 0.1
@@ -67,6 +70,9 @@ class A3CConfig:
     """Policy and value heads at initialisation: `scaled` (random, each output's weights of norm
     0.01 for the policy and 1 for the value, as the PyTorch A3C: Pong reached -15 at 2.71M
     frames where zero heads took 3.12M) or `zero`."""
+    centred_features: bool = False
+    """Subtract each conv feature map's mean over the image before the next layer (networks.py:
+    ActorCritic.centred), so ReLU outputs do not move all of a unit's weights one way."""
     sticky_actions: bool = False
     """Repeat the previous action with probability 0.25 (ALE v5). Off for fidelity to the paper."""
     max_episode_frames: int = 108_000
@@ -115,6 +121,7 @@ class A3CConfig:
         require(self.learning_rate > 0.0, "learning_rate", "> 0")
         require(0.0 <= self.rmsprop_decay < 1.0, "rmsprop_decay", "in [0, 1)")
         require(self.rmsprop_eps > 0.0, "rmsprop_eps", "> 0")
+        require(self.adam_eps > 0.0, "adam_eps", "> 0")
         require(self.entropy_beta >= 0.0, "entropy_beta", ">= 0")
         require(self.value_coef >= 0.0, "value_coef", ">= 0")
         require(self.max_grad_norm > 0.0, "max_grad_norm", "> 0")

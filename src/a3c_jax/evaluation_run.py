@@ -10,7 +10,7 @@ from flax import serialization
 
 from a3c_jax import checkpoint
 from a3c_jax.envs import AtariScreen, Game, agent_reset, make_envs, resolve_game
-from a3c_jax.networks import A3CNetworks, make_networks
+from a3c_jax.networks import A3CNetworks, make_networks, network_options
 from a3c_jax.reference_scores import human_normalised
 
 GIF_EVERY = 2  # keep every 2nd agent step: 7.5 frames of play per second of GIF at 2x speed
@@ -121,8 +121,8 @@ def load_agent(ckpt: str | checkpoint.Checkpoint) -> tuple[A3CNetworks, Any]:
     if isinstance(ckpt, str):
         ckpt = checkpoint.load(ckpt)
     obs_dtype = np.uint8 if len(ckpt.obs_shape) == 3 else np.float32  # frames or vectors
-    networks = make_networks(ckpt.obs_shape, obs_dtype, ckpt.num_actions, ckpt.config.arch,
-                             ckpt.config.lstm_size, ckpt.config.frame_norm, ckpt.config.head_init)
+    networks = make_networks(ckpt.obs_shape, obs_dtype, ckpt.num_actions,
+                             **network_options(ckpt.config))
     return networks, serialization.from_state_dict(networks.init(jax.random.PRNGKey(0)), ckpt.params)
 
 

@@ -57,6 +57,7 @@ class ActorCritic(nn.Module):
     lstm_size: int = 256
     frame_norm: str = "centre"
     head_init: str = "scaled"
+    centred_features: bool = False
 
     def setup(self):
         self.conv1 = StridedConv(16, 8, kernel_init=glorot)  # 8x8, stride 4
@@ -77,12 +78,23 @@ class ActorCritic(nn.Module):
         """obs [N, C, H, W] uint8 or [N, D] -> features [N, F]."""
         if obs.ndim == 4:
             x = nn.relu(self.conv1(normalised_frames(obs, self.frame_norm)))
-            x = nn.relu(self.conv2(x))
+            x = self.centred(x)
+            x = self.centred(nn.relu(self.conv2(x)))
             return nn.relu(self.dense(x.reshape(x.shape[0], -1)))
         x = obs.astype(jnp.float32)
         for layer in self.mlp:
             x = jnp.tanh(layer(x))
         return x
+
+    def centred(self, x):
+        """x [N, H, W, C] -> each channel minus its mean over the image, when centred_features.
+
+        ReLU outputs are never negative, so every incoming weight of a unit in the next layer
+        gets a gradient of one sign; Adam steps each by the learning rate, so the unit's
+        input moves by lr * fan-in at once and it can die in a few updates. Centred inputs
+        give mixed signs, as centred frames do for conv1 (whose filters then never die).
+        """
+        return x - x.mean(axis=(1, 2), keepdims=True) if self.centred_features else x
 
     def core(self, features, carry, reset):
         """One step of memory: features [B, F], reset [B] bool (episode starts here) -> [B, F'], carry."""
@@ -114,11 +126,18 @@ class A3CNetworks:
     unroll: Callable  # (params, obs [T, B, ...], carry, reset [T, B]) -> logits [T, B, A], value [T, B], carry
 
 
+def network_options(config) -> dict:
+    """The A3CConfig fields that shape the network, as make_networks keywords."""
+    return dict(arch=config.arch, lstm_size=config.lstm_size, frame_norm=config.frame_norm,
+                head_init=config.head_init, centred_features=config.centred_features)
+
+
 def make_networks(obs_shape, obs_dtype, num_actions: int, arch: str = "ff",
                   lstm_size: int = 256, frame_norm: str = "centre",
-                  head_init: str = "scaled") -> A3CNetworks:
+                  head_init: str = "scaled", centred_features: bool = False) -> A3CNetworks:
     module = ActorCritic(num_actions=num_actions, arch=arch, lstm_size=lstm_size,
-                         frame_norm=frame_norm, head_init=head_init)
+                         frame_norm=frame_norm, head_init=head_init,
+                         centred_features=centred_features)
 
     def initial_carry(batch: int) -> Carry:
         if arch != "lstm":

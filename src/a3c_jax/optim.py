@@ -61,7 +61,7 @@ def make_optimizer(config: A3CConfig, frames_per_update: int) -> optax.GradientT
     """Global-norm clipping, then the configured shared optimizer with the annealed learning rate."""
     schedule = learning_rate_schedule(config, frames_per_update)
     if config.optimizer == "adam":
-        optimizer = shared_adam(schedule)
+        optimizer = shared_adam(schedule, eps=config.adam_eps)
     else:
         optimizer = shared_rmsprop(schedule, config.rmsprop_decay, config.rmsprop_eps)
     return optax.chain(optax.clip_by_global_norm(config.max_grad_norm), optimizer)

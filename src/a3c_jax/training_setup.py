@@ -11,7 +11,7 @@ from flax import serialization
 from a3c_jax import checkpoint
 from a3c_jax.config import A3CConfig, ConfigError
 from a3c_jax.envs import Game, make_envs
-from a3c_jax.networks import make_networks
+from a3c_jax.networks import make_networks, network_options
 from a3c_jax.optim import make_optimizer
 from a3c_jax.worker import worker_seeds
 
@@ -62,8 +62,8 @@ def starting_point(config: A3CConfig, game: Game, env: gym.vector.VectorEnv,
         raise ConfigError(f"A3C needs discrete actions, the env has {action_space}: "
                           f"wrap it to a gymnasium.spaces.Discrete action space")
     num_actions = int(action_space.n)
-    networks = make_networks(obs_space.shape, obs_space.dtype, num_actions, config.arch,
-                             config.lstm_size, config.frame_norm, config.head_init)
+    networks = make_networks(obs_space.shape, obs_space.dtype, num_actions,
+                             **network_options(config))
     frames_per_update = config.t_max * config.envs_per_worker * game.frames_per_step
     optimizer = make_optimizer(config, frames_per_update)
     params = networks.init(jax.random.PRNGKey(config.seed))
