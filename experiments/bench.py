@@ -181,7 +181,7 @@ def main():
     parser.add_argument("--record-cost", action="store_true",
                         help="also train with the update record on and off in turns, and report the ratio")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                        help="any other A3CConfig field, e.g. --set t_max=5 --set torso=paper")
+                        help="any other A3CConfig field, e.g. --set t_max=5 --set centred_features=false")
     args = parser.parse_args()
     jax.monitoring.register_event_duration_secs_listener(count_compilation)
     fields = {f.name: type(f.default) for f in dataclasses.fields(A3CConfig)}

@@ -32,6 +32,18 @@ def mean_of_last(path: str, n: int) -> tuple[float | None, int]:
     return (sum(returns[-n:]) / n if len(returns) >= n else None), len(returns)
 
 
+def first_reached(path: str, n: int, target: float) -> tuple[float, int] | None:
+    """(minutes, frames) of the first game after which the mean of the last n games was >= target,
+    from every row of metrics.csv (a poll every 10 s would miss a mean that touches it briefly)."""
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    returns = [float(row["episode_return"]) for row in rows]
+    for i in range(n - 1, len(rows)):
+        if sum(returns[i - n + 1:i + 1]) / n >= target:
+            return float(rows[i]["wall_time"]) / 60, int(rows[i]["frames"])
+    return None
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -54,21 +66,19 @@ def main():
     print("running:", " ".join(command), flush=True)
     start = time.time()
     trainer = subprocess.Popen(command)
-    reached_at = None
     while trainer.poll() is None and time.time() - start < args.minutes * 60:
         time.sleep(10)
         mean, games = mean_of_last(os.path.join(run_dir, "metrics.csv"), args.window)
         minutes = (time.time() - start) / 60
         print(f"{minutes:.1f} min: {games} games, mean of last {args.window}: {mean}", flush=True)
-        if reached_at is None and mean is not None and mean >= args.target:
-            reached_at = minutes
-            print(f"reached {args.target} in {minutes:.1f} min", flush=True)
     if trainer.poll() is None:
         trainer.send_signal(signal.SIGINT)
         trainer.wait()
-    print(f"stopped after {(time.time() - start) / 60:.1f} min; "
-          f"{'reached' if reached_at else 'did not reach'} {args.target}"
-          + (f" at {reached_at:.1f} min" if reached_at else ""), flush=True)
+    reached = first_reached(os.path.join(run_dir, "metrics.csv"), args.window, args.target)
+    print(f"stopped after {(time.time() - start) / 60:.1f} min; the mean of the last "
+          f"{args.window} games " + (f"first reached {args.target} at {reached[0]:.1f} min "
+                                     f"({reached[1]:,} frames)" if reached else
+                                     f"never reached {args.target}"), flush=True)
     os.makedirs(RESULTS, exist_ok=True)
     stem = os.path.join(RESULTS, args.name)
     shutil.copy(os.path.join(run_dir, "metrics.csv"), stem + "_metrics.csv")

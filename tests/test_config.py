@@ -35,7 +35,7 @@ def test_paper_preset_gives_the_papers_settings():
     assert (config.rmsprop_decay, config.rmsprop_eps) == (0.99, 0.1)
     assert config.lr_anneal_frames == 320_000_000
     assert (config.gamma, config.entropy_beta, config.value_coef, config.gae_lambda) == (0.99, 0.01, 0.5, 1.0)
-    assert config.frame_norm == "centre"
+    assert (config.frame_norm, config.centred_features) == ("centre", False)  # the paper's torso
     assert A3CConfig.paper(game="Breakout", num_workers=4).num_workers == 4  # flags still win
 
 

@@ -30,8 +30,9 @@ def test_frames_are_scaled_to_unit_range_and_centred_by_hand():
 
 
 def test_the_network_scales_uint8_frames_itself():
-    """The torso on raw uint8 pixels equals its layers applied to frames scaled by hand."""
-    net = make_networks((4, 84, 84), np.uint8, num_actions=3)
+    """The torso on raw uint8 pixels equals its layers applied to frames scaled by hand, each
+    conv feature map centred over the image before the next layer (centred_features)."""
+    net = make_networks((4, 84, 84), np.uint8, num_actions=3, frame_norm="centre")
     params = net.init(jax.random.PRNGKey(0))
     obs = np.random.default_rng(0).integers(0, 256, (2, 4, 84, 84), dtype=np.uint8)
     x = obs.transpose(0, 2, 3, 1).astype(np.float32) / 255.0
@@ -39,7 +40,9 @@ def test_the_network_scales_uint8_frames_itself():
 
     def layers(module, x):
         x = nn.relu(module.conv1(x))
+        x = x - x.mean(axis=(1, 2), keepdims=True)  # [N, 20, 20, 16]
         x = nn.relu(module.conv2(x))
+        x = x - x.mean(axis=(1, 2), keepdims=True)  # [N, 9, 9, 32]
         return nn.relu(module.dense(x.reshape(x.shape[0], -1)))
 
     np.testing.assert_allclose(net.module.apply(params, obs, method=ActorCritic.torso),
@@ -127,7 +130,7 @@ def test_centred_features_give_conv2_and_dense_inputs_of_mixed_sign():
     centred = np.asarray(net.module.apply(params, jax.nn.relu(conv1), method=ActorCritic.centred))
     np.testing.assert_allclose(centred.mean(axis=(1, 2)), 0.0, atol=1e-5)  # each map, each image
     assert (centred < 0).any() and (centred > 0).any()
-    plain = make_networks((4, 84, 84), np.uint8, num_actions=6)  # off: ReLU outputs stay >= 0
+    plain = make_networks((4, 84, 84), np.uint8, num_actions=6, centred_features=False)  # ReLU >= 0
     assert (np.asarray(plain.module.apply(params, jax.nn.relu(conv1), method=ActorCritic.centred)) >= 0).all()
 
 

@@ -57,7 +57,7 @@ class ActorCritic(nn.Module):
     lstm_size: int = 256
     frame_norm: str = "centre"
     head_init: str = "scaled"
-    centred_features: bool = False
+    centred_features: bool = True
 
     def setup(self):
         self.conv1 = StridedConv(16, 8, kernel_init=glorot)  # 8x8, stride 4
@@ -134,7 +134,7 @@ def network_options(config) -> dict:
 
 def make_networks(obs_shape, obs_dtype, num_actions: int, arch: str = "ff",
                   lstm_size: int = 256, frame_norm: str = "centre",
-                  head_init: str = "scaled", centred_features: bool = False) -> A3CNetworks:
+                  head_init: str = "scaled", centred_features: bool = True) -> A3CNetworks:
     module = ActorCritic(num_actions=num_actions, arch=arch, lstm_size=lstm_size,
                          frame_norm=frame_norm, head_init=head_init,
                          centred_features=centred_features)
