@@ -46,7 +46,8 @@ class ActorCritic(nn.Module):
 
     Images [B, C, H, W] uint8 (C stacked frames) go through the paper's torso:
     conv 16 8x8/4, conv 32 4x4/2, dense 256, ReLU, each frame first normalised as
-    `frame_norm` says (normalised_frames).
+    `frame_norm` says (normalised_frames) and, with `centred_features`, each conv feature map
+    centred over the image before the next layer (centred).
     Vectors [B, D] go through an MLP (64, 64, tanh), the usual torso for classic control.
     Glorot initialisation everywhere but the two heads (`head_init`): `scaled` gives each
     output's weights norm 0.01 (policy) and 1 (value), as the PyTorch A3C; `zero` starts them at 0.
