@@ -16,6 +16,7 @@ from a3c_jax import A3CConfig, ConfigError
     ("arch", "cnn", "ff or lstm"),
     ("optimizer", "sgd", "rmsprop or adam"),
     ("rmsprop_eps", 0.0, "> 0"),
+    ("adam_eps", 0.0, "> 0"),
     ("max_grad_norm", 0.0, "> 0"),
     ("entropy_beta", -0.1, ">= 0"),
     ("frame_norm", "none", "centre or std"),

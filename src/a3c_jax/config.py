@@ -32,7 +32,7 @@ class A3CConfig:
     envs_per_worker: int = 4
     """Environments each worker steps as one batch (README: Speed); 1 is the paper's
     one-environment-per-thread A3C. 4 learnt Pong in fewer frames than 8 at the same frames/s
-    (twice the updates per frame); with zero heads its Breakout torso died, scaled heads keep it."""
+    (twice the updates per frame); without centred_features its Breakout torso died."""
     t_max: int = 20
     """Steps per rollout before an update (paper: 5; 20, as the PyTorch A3C, learnt Pong faster)."""
     gamma: float = 0.99
@@ -48,7 +48,8 @@ class A3CConfig:
     optimizer: str = "adam"
     """`adam` (shared Adam, as in the PyTorch A3C) or `rmsprop` (the paper's shared RMSProp)."""
     adam_eps: float = 1e-8
-    """Shared Adam epsilon, added to the root of the second moment (1e-8, Adam's own)."""
+    """Shared Adam epsilon, added to the root of the second moment (1e-8, Adam's own; 1e-3 did not
+    keep Breakout's torso alive: README, Learning speed)."""
     rmsprop_decay: float = 0.99
     """Shared RMSProp decay alpha (paper: 0.99)."""
     rmsprop_eps: float = 0.1
