@@ -68,9 +68,7 @@ class ActorCritic(nn.Module):
         if self.arch == "lstm":
             self.lstm = nn.OptimizedLSTMCell(self.lstm_size, kernel_init=glorot,
                                              recurrent_kernel_init=glorot)
-        # A random-signed value head pushes each torso unit its own way; a zero one gives every
-        # ReLU unit the same sign of value gradient, so Adam moves them all down together and
-        # they die at once (README: Dead torso).
+        # Scaled heads learnt Pong in fewer frames than zero ones (README: Learning speed, a22).
         policy_norm, value_norm = HEAD_NORMS[self.head_init]
         self.policy = nn.Dense(self.num_actions, kernel_init=normalised_columns(policy_norm))
         self.value = nn.Dense(1, kernel_init=normalised_columns(value_norm))
