@@ -76,8 +76,7 @@ class ActorCritic(nn.Module):
     def torso(self, obs):
         """obs [N, C, H, W] uint8 or [N, D] -> features [N, F]."""
         if obs.ndim == 4:
-            x = nn.relu(self.conv1(normalised_frames(obs, self.frame_norm)))
-            x = self.centred(x)
+            x = self.centred(nn.relu(self.conv1(normalised_frames(obs, self.frame_norm))))
             x = self.centred(nn.relu(self.conv2(x)))
             return nn.relu(self.dense(x.reshape(x.shape[0], -1)))
         x = obs.astype(jnp.float32)
