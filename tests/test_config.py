@@ -40,6 +40,13 @@ def test_paper_preset_gives_the_papers_settings():
     assert A3CConfig.paper(game="Breakout", num_workers=4).num_workers == 4  # flags still win
 
 
+def test_the_learning_rate_defaults_by_arch_unless_given():
+    assert A3CConfig().base_learning_rate == 6e-4
+    assert A3CConfig(arch="lstm").base_learning_rate == 3e-4  # 6e-4 collapsed the LSTM on Pong
+    assert A3CConfig(arch="lstm", learning_rate=1e-3).base_learning_rate == 1e-3
+    assert A3CConfig.paper(arch="lstm").base_learning_rate == 7e-4
+
+
 def test_checkpoint_configs_from_before_a_field_keep_what_they_were_trained_with():
     stored = A3CConfig().to_dict()
     for key in ("frame_norm", "lr_anneal_frames"):

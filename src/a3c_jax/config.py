@@ -7,6 +7,7 @@ OPTIMIZERS = ("rmsprop", "adam")
 BACKENDS = ("threads", "ray")
 FRAME_NORMS = ("centre", "std")
 HEAD_INITS = ("zero", "scaled")
+DEFAULT_LEARNING_RATES = {"ff": 6e-4, "lstm": 3e-4}  # with Adam (README: Learning speed)
 
 
 # What checkpoints written before a field existed were trained with.
@@ -39,9 +40,10 @@ class A3CConfig:
     """Discount factor (paper: 0.99)."""
     gae_lambda: float = 1.0
     """GAE(lambda) for the advantage; 1.0 gives the paper's n-step advantage exactly."""
-    learning_rate: float = 6e-4
-    """Learning rate (paper: 7e-4 with RMSProp). 6e-4 with Adam learnt Pong faster than 1e-4 and
-    3e-4 and no slower than 1.2e-3; without centred_features it killed Breakout's torso."""
+    learning_rate: float | None = None
+    """Learning rate (paper: 7e-4 with RMSProp); unset, the arch's measured one
+    (DEFAULT_LEARNING_RATES, `base_learning_rate`): 6e-4 for ff (faster on Pong than 1e-4 and
+    3e-4, no slower than 1.2e-3), 3e-4 for lstm (at 6e-4 it solved Pong, then collapsed)."""
     lr_anneal_frames: int = 0
     """Frames over which the learning rate falls linearly to 0: 0 keeps it constant (so a
     run's speed does not depend on its budget), -1 means max_frames (paper: 320M frames)."""
@@ -121,7 +123,8 @@ class A3CConfig:
             require(int(getattr(self, name)) >= 1, name, "an integer >= 1")
         require(0.0 < self.gamma <= 1.0, "gamma", "in (0, 1]")
         require(0.0 <= self.gae_lambda <= 1.0, "gae_lambda", "in [0, 1]")
-        require(self.learning_rate > 0.0, "learning_rate", "> 0")
+        require(self.learning_rate is None or self.learning_rate > 0.0, "learning_rate",
+                "> 0 (or unset: the arch's default)")
         require(0.0 <= self.rmsprop_decay < 1.0, "rmsprop_decay", "in [0, 1)")
         require(self.rmsprop_eps > 0.0, "rmsprop_eps", "> 0")
         require(self.adam_eps > 0.0, "adam_eps", "> 0")
@@ -138,6 +141,11 @@ class A3CConfig:
                      lr_anneal_frames=320_000_000, entropy_beta=0.01, gamma=0.99,
                      gae_lambda=1.0, frame_norm="centre", centred_features=False)
         return cls(**{**paper, **overrides})
+
+    @property
+    def base_learning_rate(self) -> float:
+        """The learning rate before any annealing: learning_rate, or the arch's default."""
+        return DEFAULT_LEARNING_RATES[self.arch] if self.learning_rate is None else self.learning_rate
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -47,14 +47,14 @@ def shared_adam(learning_rate: ScalarOrSchedule, b1: float = 0.9, b2: float = 0.
 
 
 def learning_rate_schedule(config: A3CConfig, frames_per_update: int) -> optax.Schedule:
-    """config.learning_rate annealed linearly to 0 over config.lr_anneal_frames (-1: max_frames;
+    """config.base_learning_rate annealed linearly to 0 over config.lr_anneal_frames (-1: max_frames;
     0: constant), as a function of updates."""
     if config.lr_anneal_frames == 0:
-        return optax.constant_schedule(config.learning_rate)
+        return optax.constant_schedule(config.base_learning_rate)
     frames = config.max_frames if config.lr_anneal_frames == -1 else config.lr_anneal_frames
     updates_to_zero = max(1, math.ceil(frames / frames_per_update))
     updates_to_zero = min(updates_to_zero, 2**31 - 1)  # the update count is an int32
-    return optax.linear_schedule(config.learning_rate, 0.0, updates_to_zero)
+    return optax.linear_schedule(config.base_learning_rate, 0.0, updates_to_zero)
 
 
 def make_optimizer(config: A3CConfig, frames_per_update: int) -> optax.GradientTransformation:
