@@ -39,7 +39,8 @@ def main(argv=None) -> int:
             config.run_dir, f"{game.label}_{config.arch}_seed{config.seed}")
     except (ConfigError, UnknownGameError, checkpoint.CheckpointError) as error:
         cli.exit_with_error(str(error))
-    print("config:", config.to_dict(), flush=True)
+    # learning_rate as it will be used: unset, it is the arch's default
+    print("config:", {**config.to_dict(), "learning_rate": config.base_learning_rate}, flush=True)
     signal.signal(signal.SIGINT, _stop_gracefully)
     signal.signal(signal.SIGTERM, _stop_gracefully)
     try:
