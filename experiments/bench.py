@@ -15,6 +15,7 @@ import resource
 import statistics
 import tempfile
 import time
+import typing
 
 import jax
 import numpy as np
@@ -184,7 +185,8 @@ def main():
                         help="any other A3CConfig field, e.g. --set t_max=5 --set centred_features=false")
     args = parser.parse_args()
     jax.monitoring.register_event_duration_secs_listener(count_compilation)
-    fields = {f.name: type(f.default) for f in dataclasses.fields(A3CConfig)}
+    # a field's type from its annotation: `float | None` (learning_rate) parses as float
+    fields = {f.name: (typing.get_args(f.type) or (f.type,))[0] for f in dataclasses.fields(A3CConfig)}
     overrides = {k: v.lower() == "true" if fields[k] is bool else fields[k](v)
                  for k, v in (item.split("=", 1) for item in args.set)}
     config = A3CConfig(**{**dict(game=args.game, arch=args.arch, num_workers=args.num_workers,
