@@ -5,7 +5,7 @@ import numpy as np
 import a3c_jax
 from a3c_jax import A3CConfig
 
-CARTPOLE_FRAMES = 150_000
+CARTPOLE_FRAMES = 250_000
 MEMORY_FRAMES = 100_000
 CATCH_FRAMES = 150_000
 
@@ -44,9 +44,10 @@ class PixelCatch(gym.Env):
 
 
 def test_ff_agent_learns_cartpole(tmp_path):
-    # random play scores about 22; the budget is 150k frames (about 15 s here). CartPole's
-    # returns reach 100: the paper's RMSProp, whose steps grow with the gradient, lets the
-    # critic keep up where the Atari defaults' Adam ended anywhere from 31 to 500 (README).
+    # random play scores about 22. CartPole's returns reach 100: the paper's RMSProp, whose
+    # steps grow with the gradient, lets the critic keep up where the Atari defaults' Adam
+    # ended anywhere from 31 to 500 (README). The budget is 250k frames (about 10 s here):
+    # at 150k, 1 of 28 runs here (273) and one CI run (224) ended below the bar (README: Tests).
     config = A3CConfig(game="CartPole-v1", num_workers=2, envs_per_worker=4, t_max=5,
                        optimizer="rmsprop", learning_rate=3e-3, lr_anneal_frames=-1,
                        max_frames=CARTPOLE_FRAMES,
