@@ -17,6 +17,7 @@ import a3c_jax  # noqa: E402
 from a3c_jax import A3CConfig, WorkerFailed, checkpoint  # noqa: E402
 from a3c_jax.record import UPDATE, read  # noqa: E402
 from a3c_jax.replay import Replay  # noqa: E402
+from test_learning import CARTPOLE_FRAMES  # noqa: E402  (one budget for both learning tests)
 
 
 # The envs below are defined here: send them to the worker processes by value.
@@ -58,7 +59,7 @@ def test_one_ray_worker_gives_the_threads_run_bit_for_bit(tmp_path):
 
 def test_cartpole_learns_with_two_ray_workers(tmp_path):
     """The threads' learning test (tests/test_learning.py), on Ray: the same settings and bar."""
-    frames = 150_000
+    frames = CARTPOLE_FRAMES
     config = cartpole(tmp_path, envs_per_worker=4, lr_anneal_frames=-1, max_frames=frames,
                       checkpoint_every=frames)
     result = a3c_jax.train(config, progress_every=0)
