@@ -96,9 +96,10 @@ def test_presets_and_flags_from_the_command_line():
     assert seed_style.config == A3CConfig(game="Breakout", arch="lstm", sticky_actions=True)
     assert (seed_style.load_file, seed_style.training, seed_style.log_dir) == ("ckpt", True, "metrics")
     assert parse_command(["--resume", "--no-sticky-actions"]).resume
-    # the LSTM's own learning rate, however the LSTM is asked for, unless one is given
+    # the LSTM's own learning rate and value weight, however the LSTM is asked for, unless given
     for argv in (["--arch", "lstm"], ["--a3c_lstm"]):
-        assert parse_command(argv).config.base_learning_rate == 3e-4
+        config = parse_command(argv).config
+        assert (config.base_learning_rate, config.base_value_coef) == (3e-4, 0.5)
     assert parse_command(["--arch", "lstm", "--learning-rate", "1e-3"]).config.base_learning_rate == 1e-3
 
 

@@ -19,6 +19,7 @@ from a3c_jax import A3CConfig, ConfigError
     ("adam_eps", 0.0, "> 0"),
     ("max_grad_norm", 0.0, "> 0"),
     ("entropy_beta", -0.1, ">= 0"),
+    ("value_coef", -0.5, ">= 0"),
     ("frame_norm", "none", "centre or std"),
     ("head_init", "random", "zero or scaled"),
     ("lr_anneal_frames", -2, "-1 (anneal over max_frames)"),
@@ -40,11 +41,14 @@ def test_paper_preset_gives_the_papers_settings():
     assert A3CConfig.paper(game="Breakout", num_workers=4).num_workers == 4  # flags still win
 
 
-def test_the_learning_rate_defaults_by_arch_unless_given():
+def test_the_learning_rate_and_value_weight_default_by_arch_unless_given():
     assert A3CConfig().base_learning_rate == 6e-4
     assert A3CConfig(arch="lstm").base_learning_rate == 3e-4  # 6e-4 collapsed the LSTM on Pong
     assert A3CConfig(arch="lstm", learning_rate=1e-3).base_learning_rate == 1e-3
     assert A3CConfig.paper(arch="lstm").base_learning_rate == 7e-4
+    assert (A3CConfig().base_value_coef, A3CConfig(arch="lstm").base_value_coef) == (0.25, 0.5)
+    assert A3CConfig(value_coef=1.0).base_value_coef == 1.0
+    assert A3CConfig.paper().base_value_coef == A3CConfig.paper(arch="lstm").base_value_coef == 0.5
 
 
 def test_checkpoint_configs_from_before_a_field_keep_what_they_were_trained_with():

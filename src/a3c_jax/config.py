@@ -7,7 +7,10 @@ OPTIMIZERS = ("rmsprop", "adam")
 BACKENDS = ("threads", "ray")
 FRAME_NORMS = ("centre", "std")
 HEAD_INITS = ("zero", "scaled")
-DEFAULT_LEARNING_RATES = {"ff": 6e-4, "lstm": 3e-4}  # with Adam (README: Learning speed)
+# What learning_rate and value_coef are when left unset: measured per arch, with Adam
+# (README: Learning speed).
+ARCH_DEFAULTS = {"ff": dict(learning_rate=6e-4, value_coef=0.25),
+                 "lstm": dict(learning_rate=3e-4, value_coef=0.5)}
 
 
 # What checkpoints written before a field existed were trained with.
@@ -43,7 +46,7 @@ class A3CConfig:
     Pong sooner but scored no higher at 15 minutes: README, Learning speed)."""
     learning_rate: float | None = None
     """Learning rate (paper: 7e-4 with RMSProp); unset, the arch's measured one
-    (DEFAULT_LEARNING_RATES, `base_learning_rate`): 6e-4 for ff (faster on Pong than 1e-4 and
+    (ARCH_DEFAULTS, `base_learning_rate`): 6e-4 for ff (faster on Pong than 1e-4 and
     3e-4, no slower than 1.2e-3), 3e-4 for lstm (at 6e-4 it solved Pong, then collapsed)."""
     lr_anneal_frames: int = 0
     """Frames over which the learning rate falls linearly to 0: 0 keeps it constant (so a
@@ -59,8 +62,10 @@ class A3CConfig:
     """Shared RMSProp epsilon, added inside the square root (paper: 0.1)."""
     entropy_beta: float = 0.01
     """Entropy bonus weight (paper: 0.01; 0.005 learnt Pong more slowly)."""
-    value_coef: float = 0.5
-    """Value-loss weight (paper: 0.5, i.e. the value loss is 0.5 * (R - V)^2)."""
+    value_coef: float | None = None
+    """Value-loss weight: the loss has value_coef * (R - V)^2 (paper: 0.5). Unset, the arch's
+    (ARCH_DEFAULTS, `base_value_coef`): 0.25 for ff (the PyTorch A3C's 0.5 * 0.5: Pong scored
+    18.8-20.2 at 15 minutes where 0.5 scored 18.7-19.6), 0.5 for lstm (measured with it)."""
     max_grad_norm: float = 40.0
     """Global gradient-norm clip before the update (40, as in the Blocks and PyTorch A3Cs)."""
     max_frames: int = 10_000_000
@@ -130,7 +135,8 @@ class A3CConfig:
         require(self.rmsprop_eps > 0.0, "rmsprop_eps", "> 0")
         require(self.adam_eps > 0.0, "adam_eps", "> 0")
         require(self.entropy_beta >= 0.0, "entropy_beta", ">= 0")
-        require(self.value_coef >= 0.0, "value_coef", ">= 0")
+        require(self.value_coef is None or self.value_coef >= 0.0, "value_coef",
+                ">= 0 (or unset: the arch's default)")
         require(self.max_grad_norm > 0.0, "max_grad_norm", "> 0")
 
     @classmethod
@@ -139,14 +145,23 @@ class A3CConfig:
         inside the square root, t_max 5, the learning rate annealed to 0 over 320M frames."""
         paper = dict(num_workers=16, envs_per_worker=1, t_max=5, optimizer="rmsprop",
                      learning_rate=7e-4, rmsprop_decay=0.99, rmsprop_eps=0.1,
-                     lr_anneal_frames=320_000_000, entropy_beta=0.01, gamma=0.99,
+                     lr_anneal_frames=320_000_000, entropy_beta=0.01, value_coef=0.5, gamma=0.99,
                      gae_lambda=1.0, frame_norm="centre", centred_features=False)
         return cls(**{**paper, **overrides})
 
     @property
     def base_learning_rate(self) -> float:
         """The learning rate before any annealing: learning_rate, or the arch's default."""
-        return DEFAULT_LEARNING_RATES[self.arch] if self.learning_rate is None else self.learning_rate
+        return self._or_arch_default("learning_rate")
+
+    @property
+    def base_value_coef(self) -> float:
+        """The value-loss weight used: value_coef, or the arch's default."""
+        return self._or_arch_default("value_coef")
+
+    def _or_arch_default(self, field: str) -> float:
+        value = getattr(self, field)
+        return ARCH_DEFAULTS[self.arch][field] if value is None else value
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -43,7 +43,7 @@ def make_grad_fn(networks: A3CNetworks, config: A3CConfig) -> Callable:
         logits, values, _ = networks.unroll(params, traj.obs, traj.carry, traj.reset)  # [T+1, B, A], [T+1, B]
         discount = config.gamma * (1.0 - traj.reset[1:].astype(jnp.float32))  # [T, B]
         return a3c_loss(logits[:-1], values, traj.action, traj.reward, discount,
-                        gae_lambda=config.gae_lambda, value_coef=config.value_coef,
+                        gae_lambda=config.gae_lambda, value_coef=config.base_value_coef,
                         entropy_beta=config.entropy_beta)
 
     def grad_fn(params, traj: Trajectory):
