@@ -87,4 +87,4 @@ def test_the_shipped_pong_agent_beats_the_random_agent():
     trained = a3c_jax.evaluate(str(agent), episodes=2, seed=100)
     random = a3c_jax.evaluate(game="Pong", episodes=2, seed=100)
     assert max(random.returns) <= -18  # the random agent loses 21-0 or close to it
-    assert trained.mean >= 15  # over 30 games it averaged 19.6, min 16 (README: A trained Pong agent)
+    assert trained.mean >= 15  # over 30 games it averaged 20.2, min 16 (README: A trained Pong agent)
