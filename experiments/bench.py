@@ -193,7 +193,7 @@ def main():
                                  envs_per_worker=args.envs_per_worker, max_frames=10**12,
                                  checkpoint_dir=tempfile.mkdtemp(prefix="a3c-bench-")),
                           **overrides})
-    print("config:", {k: v for k, v in dataclasses.asdict(config).items()
+    print("config:", {k: v for k, v in config.as_used().items()
                       if k not in ("checkpoint_dir", "run_dir")}, flush=True)
     limit = emulator_fps(args.game, args.emulator_seconds)
     print(f"emulator alone: {limit:,.0f} frames/s (the training protocol's AtariVectorEnv, "

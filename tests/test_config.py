@@ -48,6 +48,7 @@ def test_the_learning_rate_and_value_weight_default_by_arch_unless_given():
     assert A3CConfig.paper(arch="lstm").base_learning_rate == 7e-4
     assert (A3CConfig().base_value_coef, A3CConfig(arch="lstm").base_value_coef) == (0.25, 0.5)
     assert A3CConfig(value_coef=1.0).base_value_coef == 1.0
+    assert A3CConfig(arch="lstm").as_used()["value_coef"] == 0.5  # what train and bench print
     assert A3CConfig.paper().base_value_coef == A3CConfig.paper(arch="lstm").base_value_coef == 0.5
 
 

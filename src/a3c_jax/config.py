@@ -166,6 +166,11 @@ class A3CConfig:
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
+    def as_used(self) -> dict:
+        """to_dict with the unset per-arch fields (ARCH_DEFAULTS) replaced by the values used."""
+        used = {field: self._or_arch_default(field) for field in ARCH_DEFAULTS[self.arch]}
+        return {**self.to_dict(), **used}
+
     @classmethod
     def from_dict(cls, values: dict) -> "A3CConfig":
         """Builds a config from a stored dict, ignoring keys this version no longer has; a key

@@ -39,9 +39,7 @@ def main(argv=None) -> int:
             config.run_dir, f"{game.label}_{config.arch}_seed{config.seed}")
     except (ConfigError, UnknownGameError, checkpoint.CheckpointError) as error:
         cli.exit_with_error(str(error))
-    # learning_rate and value_coef as they will be used: unset, each is the arch's default
-    print("config:", {**config.to_dict(), "learning_rate": config.base_learning_rate,
-                     "value_coef": config.base_value_coef}, flush=True)
+    print("config:", config.as_used(), flush=True)
     signal.signal(signal.SIGINT, _stop_gracefully)
     signal.signal(signal.SIGTERM, _stop_gracefully)
     try:
