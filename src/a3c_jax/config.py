@@ -38,7 +38,8 @@ class A3CConfig:
     one-environment-per-thread A3C. 4 learnt Pong in fewer frames than 8 at the same frames/s
     (twice the updates per frame); without centred_features its Breakout torso died."""
     t_max: int = 20
-    """Steps per rollout before an update (paper: 5; 20, as the PyTorch A3C, learnt Pong faster)."""
+    """Steps per rollout before an update (paper: 5; 20, as the PyTorch A3C, learnt Pong faster
+    than 5 and scored higher at 15 minutes than 10)."""
     gamma: float = 0.99
     """Discount factor (paper: 0.99)."""
     gae_lambda: float = 1.0
@@ -61,7 +62,8 @@ class A3CConfig:
     rmsprop_eps: float = 0.1
     """Shared RMSProp epsilon, added inside the square root (paper: 0.1)."""
     entropy_beta: float = 0.01
-    """Entropy bonus weight (paper: 0.01; 0.005 learnt Pong more slowly)."""
+    """Entropy bonus weight (paper: 0.01; on Pong 0.005 learnt more slowly and 0.02 scored
+    15.7 sampled at 15 minutes, where 0.01 scored 18.8-20.2)."""
     value_coef: float | None = None
     """Value-loss weight: the loss has value_coef * (R - V)^2 (paper: 0.5). Unset, the arch's
     (ARCH_DEFAULTS, `base_value_coef`): 0.25 for ff (the PyTorch A3C's 0.5 * 0.5: Pong scored
