@@ -63,11 +63,11 @@ class A3CConfig:
     """Shared RMSProp epsilon, added inside the square root (paper: 0.1)."""
     entropy_beta: float = 0.01
     """Entropy bonus weight (paper: 0.01; on Pong 0.005 learnt more slowly and 0.02 scored
-    15.7 sampled at 15 minutes, where 0.01 scored 18.8-20.2)."""
+    15.7 sampled at 15 minutes, where 0.01 scored 18.3-20.2)."""
     value_coef: float | None = None
     """Value-loss weight: the loss has value_coef * (R - V)^2 (paper: 0.5). Unset, the arch's
     (ARCH_DEFAULTS, `base_value_coef`): 0.25 for ff (the PyTorch A3C's 0.5 * 0.5: Pong scored
-    18.8-20.2 at 15 minutes where 0.5 scored 18.7-19.6), 0.5 for lstm (measured with it)."""
+    18.3-20.2 at 15 minutes where 0.5 scored 18.7-19.6), 0.5 for lstm (measured with it)."""
     max_grad_norm: float = 40.0
     """Global gradient-norm clip before the update (40, as in the Blocks and PyTorch A3Cs)."""
     max_frames: int = 10_000_000
