@@ -23,6 +23,8 @@ from a3c_jax import A3CConfig, ConfigError
     ("frame_norm", "none", "centre or std"),
     ("head_init", "random", "zero or scaled"),
     ("lr_anneal_frames", -2, "-1 (anneal over max_frames)"),
+    ("entropy_anneal_frames", -1, "0 (constant) or a frame count"),
+    ("final_entropy_beta", -0.01, ">= 0"),
 ])
 def test_impossible_values_name_the_field_and_range(field, value, allowed):
     with pytest.raises(ConfigError) as info:
@@ -36,6 +38,7 @@ def test_paper_preset_gives_the_papers_settings():
     assert (config.optimizer, config.learning_rate) == ("rmsprop", 7e-4)
     assert (config.rmsprop_decay, config.rmsprop_eps) == (0.99, 0.1)
     assert config.lr_anneal_frames == 320_000_000
+    assert config.entropy_anneal_frames == 0  # a constant entropy bonus
     assert (config.gamma, config.entropy_beta, config.value_coef, config.gae_lambda) == (0.99, 0.01, 0.5, 1.0)
     assert (config.frame_norm, config.centred_features) == ("centre", False)  # the paper's torso
     assert A3CConfig.paper(game="Breakout", num_workers=4).num_workers == 4  # flags still win

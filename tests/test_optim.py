@@ -3,7 +3,7 @@ import numpy as np
 import optax
 
 from a3c_jax import A3CConfig, shared_adam, shared_rmsprop
-from a3c_jax.optim import learning_rate_schedule, make_optimizer
+from a3c_jax.optim import entropy_beta_schedule, learning_rate_schedule, make_optimizer
 
 
 def test_eps_goes_inside_the_square_root():
@@ -50,6 +50,17 @@ def test_learning_rate_anneals_over_its_own_horizon_or_stays_constant():
     constant = learning_rate_schedule(A3CConfig(learning_rate=1e-3, max_frames=1000,
                                                 lr_anneal_frames=0), frames_per_update=20)
     np.testing.assert_allclose([constant(0), constant(50), constant(10**6)], [1e-3] * 3)
+
+
+def test_entropy_bonus_falls_to_its_final_value_over_its_frames_or_stays_constant():
+    falling = entropy_beta_schedule(A3CConfig(entropy_beta=0.01, final_entropy_beta=0.0025,
+                                              entropy_anneal_frames=6_000),
+                                    frames_per_update=20)  # 300 updates to the end
+    # half way: 0.01 + 0.5 * (0.0025 - 0.01) = 0.00625
+    np.testing.assert_allclose([falling(0), falling(150), falling(300), falling(10**6)],
+                               [0.01, 0.00625, 0.0025, 0.0025], rtol=1e-6)
+    constant = entropy_beta_schedule(A3CConfig(entropy_beta=0.01), frames_per_update=20)
+    np.testing.assert_allclose([constant(0), constant(10**6)], [0.01, 0.01])
 
 
 def test_updates_stop_once_the_frame_budget_is_spent():

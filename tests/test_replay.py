@@ -81,7 +81,10 @@ def test_a_run_interrupted_and_resumed_replays_bit_for_bit(tmp_path):
 
 
 def test_replay_until_gives_the_update_and_what_made_it(tmp_path):
-    train(cartpole(tmp_path, 2, max_frames=1_000), log_dir=str(tmp_path / "run"), progress_every=0)
+    # The entropy bonus falls with the updates, so the replay must also give each update the
+    # bonus of the params version it read.
+    train(cartpole(tmp_path, 2, max_frames=1_000, entropy_anneal_frames=500),
+          log_dir=str(tmp_path / "run"), progress_every=0)
     replay = Replay(str(tmp_path / "run"))
     update = replay.run(until=40)
     assert update.number == replay.shared.updates == 40 and update.applied
@@ -90,8 +93,10 @@ def test_replay_until_gives_the_update_and_what_made_it(tmp_path):
     assert 0 <= update.read_at < 40 and 40 - 1 - update.read_at <= replay.max_lag
     # The gradients are those of the trajectory under the params it was rolled out with.
     learner = replay.session.workers[update.worker].learner
-    grads, _ = learner.grad_fn(update.params_read, update.trajectory)
+    grads, _ = learner.gradients(update.params_read, update.trajectory, update.read_at)
     assert bitwise_equal(grads, update.grads)
+    other_bonus, _ = learner.gradients(update.params_read, update.trajectory, update.read_at + 10)
+    assert not bitwise_equal(other_bonus, update.grads)
     replay.close()
 
 

@@ -64,6 +64,12 @@ class A3CConfig:
     entropy_beta: float = 0.01
     """Entropy bonus weight (paper: 0.01; on Pong 0.005 learnt more slowly and 0.02 scored
     15.7 sampled at 15 minutes, where 0.01 scored 18.3-20.2)."""
+    entropy_anneal_frames: int = 0
+    """Frames over which the entropy bonus falls linearly from entropy_beta to final_entropy_beta;
+    0 keeps it constant (paper). Falling to 0.0025 over 6M frames with shared RMSProp, Pong
+    reached 18 in 2.5-2.8M frames, but some sampled and greedy games collapsed (README)."""
+    final_entropy_beta: float = 0.0025
+    """The entropy bonus reached after entropy_anneal_frames (unused while that is 0)."""
     value_coef: float | None = None
     """Value-loss weight: the loss has value_coef * (R - V)^2 (paper: 0.5). Unset, the arch's
     (ARCH_DEFAULTS, `base_value_coef`): 0.25 for ff (the PyTorch A3C's 0.5 * 0.5: Pong scored
@@ -137,6 +143,9 @@ class A3CConfig:
         require(self.rmsprop_eps > 0.0, "rmsprop_eps", "> 0")
         require(self.adam_eps > 0.0, "adam_eps", "> 0")
         require(self.entropy_beta >= 0.0, "entropy_beta", ">= 0")
+        require(int(self.entropy_anneal_frames) >= 0, "entropy_anneal_frames",
+                "0 (constant) or a frame count")
+        require(self.final_entropy_beta >= 0.0, "final_entropy_beta", ">= 0")
         require(self.value_coef is None or self.value_coef >= 0.0, "value_coef",
                 ">= 0 (or unset: the arch's default)")
         require(self.max_grad_norm > 0.0, "max_grad_norm", "> 0")
@@ -147,7 +156,7 @@ class A3CConfig:
         inside the square root, t_max 5, the learning rate annealed to 0 over 320M frames."""
         paper = dict(num_workers=16, envs_per_worker=1, t_max=5, optimizer="rmsprop",
                      learning_rate=7e-4, rmsprop_decay=0.99, rmsprop_eps=0.1,
-                     lr_anneal_frames=320_000_000, entropy_beta=0.01, value_coef=0.5, gamma=0.99,
+                     lr_anneal_frames=320_000_000, entropy_beta=0.01, entropy_anneal_frames=0, value_coef=0.5, gamma=0.99,
                      gae_lambda=1.0, frame_norm="centre", centred_features=False)
         return cls(**{**paper, **overrides})
 

@@ -1,4 +1,5 @@
-"""Shared optimizers as optax transformations: pure here, shared by SharedState's lock."""
+"""Shared optimizers as optax transformations: pure here, shared by SharedState's lock; the
+schedules of the learning rate and the entropy bonus over updates."""
 import math
 from typing import Callable, NamedTuple
 
@@ -46,15 +47,30 @@ def shared_adam(learning_rate: ScalarOrSchedule, b1: float = 0.9, b2: float = 0.
     return optax.chain(optax.scale_by_adam(b1, b2, eps), optax.scale_by_learning_rate(learning_rate))
 
 
+def _linear_over_frames(start: float, end: float, frames: int,
+                        frames_per_update: int) -> optax.Schedule:
+    """start falling linearly to end over `frames` frames, as a function of updates."""
+    updates_to_end = max(1, math.ceil(frames / frames_per_update))
+    updates_to_end = min(updates_to_end, 2**31 - 1)  # the update count is an int32
+    return optax.linear_schedule(start, end, updates_to_end)
+
+
 def learning_rate_schedule(config: A3CConfig, frames_per_update: int) -> optax.Schedule:
     """config.base_learning_rate annealed linearly to 0 over config.lr_anneal_frames (-1: max_frames;
     0: constant), as a function of updates."""
     if config.lr_anneal_frames == 0:
         return optax.constant_schedule(config.base_learning_rate)
     frames = config.max_frames if config.lr_anneal_frames == -1 else config.lr_anneal_frames
-    updates_to_zero = max(1, math.ceil(frames / frames_per_update))
-    updates_to_zero = min(updates_to_zero, 2**31 - 1)  # the update count is an int32
-    return optax.linear_schedule(config.base_learning_rate, 0.0, updates_to_zero)
+    return _linear_over_frames(config.base_learning_rate, 0.0, frames, frames_per_update)
+
+
+def entropy_beta_schedule(config: A3CConfig, frames_per_update: int) -> optax.Schedule:
+    """config.entropy_beta falling linearly to config.final_entropy_beta over
+    config.entropy_anneal_frames (0: constant), as a function of updates."""
+    if config.entropy_anneal_frames == 0:
+        return optax.constant_schedule(config.entropy_beta)
+    return _linear_over_frames(config.entropy_beta, config.final_entropy_beta,
+                               config.entropy_anneal_frames, frames_per_update)
 
 
 def make_optimizer(config: A3CConfig, frames_per_update: int) -> optax.GradientTransformation:

@@ -114,7 +114,7 @@ class RolloutWorker:
         version, params = ray.get(server.read.remote())
         go_on, push_seconds = True, 0.0
         while go_on:
-            grads, finite = learner.compute(params)
+            grads, finite = learner.compute(params, version)
             finished, self.finished = self.finished, []
             losses = {k: float(v) for k, v in learner.metrics.items()}
             read_at, start = version, time.perf_counter()

@@ -159,7 +159,7 @@ class Replay:
             raise RecordError(f"{where} reads params version {read_at}, which the replay never "
                               f"had at update {self.shared.updates}: the record is damaged")
         learner, params = self.session.workers[worker].learner, self.versions[read_at]
-        grads, finite = learner.compute(params)
+        grads, finite = learner.compute(params, read_at)
         if finite != applied:
             raise RecordError(f"{where}: the run {'applied' if applied else 'skipped'} this "
                               f"update but the replay's gradients are "

@@ -14,6 +14,7 @@ from a3c_jax.config import A3CConfig
 from a3c_jax.envs import agent_reset
 from a3c_jax.losses import a3c_loss
 from a3c_jax.networks import A3CNetworks
+from a3c_jax.optim import entropy_beta_schedule
 from a3c_jax.shared import SharedState
 
 
@@ -33,21 +34,22 @@ class Trajectory(NamedTuple):
 
 
 def make_grad_fn(networks: A3CNetworks, config: A3CConfig) -> Callable:
-    """Jitted (params, Trajectory) -> (grads, metrics) of losses.a3c_loss with the config's coefficients.
+    """Jitted (params, Trajectory, entropy_beta []) -> (grads, metrics) of losses.a3c_loss with the
+    config's other coefficients (the entropy bonus follows a schedule: ActorLearner.compute).
 
     metrics["grad_norm"] is the global gradient norm before clipping; metrics["finite"] is
     False when the loss or any gradient is NaN or infinite.
     """
 
-    def loss_fn(params, traj: Trajectory):
+    def loss_fn(params, traj: Trajectory, entropy_beta):
         logits, values, _ = networks.unroll(params, traj.obs, traj.carry, traj.reset)  # [T+1, B, A], [T+1, B]
         discount = config.gamma * (1.0 - traj.reset[1:].astype(jnp.float32))  # [T, B]
         return a3c_loss(logits[:-1], values, traj.action, traj.reward, discount,
                         gae_lambda=config.gae_lambda, value_coef=config.base_value_coef,
-                        entropy_beta=config.entropy_beta)
+                        entropy_beta=entropy_beta)
 
-    def grad_fn(params, traj: Trajectory):
-        grads, metrics = jax.grad(loss_fn, has_aux=True)(params, traj)
+    def grad_fn(params, traj: Trajectory, entropy_beta):
+        grads, metrics = jax.grad(loss_fn, has_aux=True)(params, traj, entropy_beta)
         grad_norm = optax.tree.norm(grads)  # NaN or inf when any gradient is
         finite = jnp.isfinite(metrics["loss"]) & jnp.isfinite(grad_norm)
         return grads, dict(metrics, grad_norm=grad_norm, finite=finite)
@@ -85,6 +87,7 @@ class ActorLearner:
         self.rank, self.networks, self.grad_fn, self.env = rank, networks, grad_fn, env
         self.config, self.on_episode = config, on_episode
         self.frames_per_update = config.t_max * env.num_envs * frames_per_step
+        self.entropy_beta = entropy_beta_schedule(config, self.frames_per_update)
         self.metrics: dict = {}
         self.stats = WorkerStats()
         key_seed, env_seeds = worker_seeds(config.seed, rank, env.num_envs)
@@ -94,15 +97,20 @@ class ActorLearner:
         self.key = jax.random.PRNGKey(key_seed)
         self.trajectory: Trajectory | None = None  # the last rollout
 
-    def compute(self, params):
-        """Rolls out with params and returns (grads, finite): finite is False when the loss or
-        any gradient is NaN or infinite. Leaves the rollout in `trajectory`, its losses in `metrics`."""
+    def compute(self, params, read_at: int):
+        """Rolls out with params (version read_at: the updates applied before them, which set the
+        entropy bonus) and returns (grads, finite): finite is False when the loss or any
+        gradient is NaN or infinite. Leaves the rollout in `trajectory`, its losses in `metrics`."""
         self.trajectory = self._rollout(params)
         start = time.perf_counter()
-        grads, self.metrics = self.grad_fn(params, self.trajectory)
+        grads, self.metrics = self.gradients(params, self.trajectory, read_at)
         finite = bool(self.metrics["finite"])  # waits for the gradients
         self.stats.grad_seconds += time.perf_counter() - start
         return grads, finite
+
+    def gradients(self, params, trajectory: Trajectory, read_at: int):
+        """grad_fn's (grads, metrics) for a rollout with params version read_at."""
+        return self.grad_fn(params, trajectory, jnp.float32(self.entropy_beta(read_at)))
 
     def apply(self, shared: SharedState, grads, finite: bool, read_at: int) -> int | None:
         """apply_or_skip for this learner's gradients, counted in its stats."""
@@ -203,5 +211,5 @@ class Worker(threading.Thread):
         max_frames = self.learner.config.max_frames
         while not self.stop.is_set() and self.shared.frames < max_frames:
             read_at, params = self.shared.read()
-            grads, finite = self.learner.compute(params)
+            grads, finite = self.learner.compute(params, read_at)
             self.learner.apply(self.shared, grads, finite, read_at)
