@@ -1,0 +1,62 @@
+"""How much of a checkpoint's sampled score is lost to the softness of its policy.
+
+    python experiments/temperature.py runs/pong-experiment/checkpoints/Pong_5500800 --taus 1 0.75 0.5
+
+Plays --episodes whole games (game i seeded i, as `a3c_jax.evaluate`) sampling each action
+from softmax(logits / tau) for each temperature tau: tau 1 is the evaluation's sampled
+policy, tau -> 0 its greedy one. Prints per tau the mean score and the policy's entropy per
+step (at tau 1). A score that rises as tau falls means the points are lost to sampling noise
+in a policy that already ranks the actions right.
+"""
+import argparse
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from a3c_jax import checkpoint
+from a3c_jax.envs import make_envs, resolve_game
+from a3c_jax.evaluation_run import load_agent, play_game
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("checkpoint")
+    parser.add_argument("--taus", type=float, nargs="+", default=[1.0, 0.75, 0.5])
+    parser.add_argument("--episodes", type=int, default=30)
+    args = parser.parse_args()
+    ckpt = checkpoint.load(args.checkpoint)
+    networks, params = load_agent(ckpt)
+
+    @jax.jit
+    def policy(obs, carry, reset, key, tau):
+        """obs [1, ...] -> action [1], its entropy at tau 1 [], carry, key."""
+        logits, _, carry = networks.module.apply(params, obs, carry, reset)
+        key, sample_key = jax.random.split(key)
+        log_pi = jax.nn.log_softmax(logits)
+        entropy = -jnp.sum(jnp.exp(log_pi) * log_pi)
+        return jax.random.categorical(sample_key, logits / tau), entropy, carry, key
+
+    env = make_envs(resolve_game(ckpt.config.game), [0], training=False)
+    print(f"{args.checkpoint}: {ckpt.frames:,} frames trained, {args.episodes} games per tau")
+    for tau in args.taus:
+        scores, entropies = [], []
+        for episode in range(args.episodes):
+            carry, key = networks.initial_carry(1), jax.random.PRNGKey(episode)
+
+            def act(obs, reset):
+                nonlocal carry, key
+                action, entropy, carry, key = policy(obs, carry, reset, key, tau)
+                entropies.append(float(entropy))
+                return action
+
+            scores.append(play_game(env, act, episode)[0])
+        print(f"tau {tau:g}: mean {np.mean(scores):.2f} +- {np.std(scores):.2f} "
+              f"(min {min(scores):g}, max {max(scores):g}) | entropy per step {np.mean(entropies):.3f}",
+              flush=True)
+    env.close()
+
+
+if __name__ == "__main__":
+    main()
