@@ -17,7 +17,7 @@ $(VENV)/installed: pyproject.toml
 install: $(VENV)/installed
 
 test: install
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q --durations=10 tests
 
 train: install
 	$(PY) -m a3c_jax.train --game $(GAME) $(ARGS)
