@@ -195,9 +195,14 @@ def test_persistent_nonfinite_loss_stops_training_keeping_finite_params(tmp_path
     assert all(np.isfinite(leaf).all() for leaf in jax.tree.leaves(params))
 
 
-def run_cli(module, *args, cwd):
-    return subprocess.run([sys.executable, "-m", module, *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=300)
+def run_clis(commands, cwd) -> list[tuple[int, str]]:
+    """Runs `python -m module args...` for each (module, *args) at once (each is mostly
+    interpreter and JAX start-up): their (exit status, stderr), in order."""
+    processes = [subprocess.Popen([sys.executable, "-m", *command], cwd=cwd, text=True,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                 for command in commands]
+    stderrs = [process.communicate(timeout=300)[1] for process in processes]
+    return [(process.returncode, stderr) for process, stderr in zip(processes, stderrs)]
 
 
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path):
@@ -223,11 +228,11 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path):
          "--checkpoint-dir"),
         (("a3c_jax.evaluate", "--game", "Pong", "--results", "notes.txt/r.json"), "--results"),
     ]
-    for args, message in cases:
-        result = run_cli(*args, cwd=tmp_path)
-        assert result.returncode == 2, (args, result.stderr)
-        assert message in result.stderr, (args, result.stderr)
-        assert len(result.stderr.strip().splitlines()) == 1, (args, result.stderr)
+    results = run_clis([args for args, _ in cases], cwd=tmp_path)
+    for (args, message), (returncode, stderr) in zip(cases, results):
+        assert returncode == 2, (args, stderr)
+        assert message in stderr, (args, stderr)
+        assert len(stderr.strip().splitlines()) == 1, (args, stderr)
     assert sorted(os.listdir(tmp_path / "ckpt")) == before
     assert not (tmp_path / "checkpoints").exists() and not (tmp_path / "runs").exists()
 

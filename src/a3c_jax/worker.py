@@ -103,8 +103,10 @@ class ActorLearner:
         gradient is NaN or infinite. Leaves the rollout in `trajectory`, its losses in `metrics`."""
         self.trajectory = self._rollout(params)
         start = time.perf_counter()
-        grads, self.metrics = self.gradients(params, self.trajectory, read_at)
-        finite = bool(self.metrics["finite"])  # waits for the gradients
+        grads, metrics = self.gradients(params, self.trajectory, read_at)
+        # Waits for the gradients; host values, read by every episode that ends in the next rollout.
+        self.metrics = jax.device_get(metrics)
+        finite = bool(self.metrics["finite"])
         self.stats.grad_seconds += time.perf_counter() - start
         return grads, finite
 
