@@ -4,6 +4,7 @@
         "adam6e-4: --optimizer adam --learning-rate 6e-4" "rmsprop: --optimizer rmsprop"
     make ab AB_ARGS='...'                 # the same through make
     python experiments/ab.py --summarise experiments/results/ab_*_metrics.csv
+    python experiments/ab.py --table         # every Pong attempt kept, one markdown line each
     python experiments/ab.py --game Breakout --frames 500000 --dead-units "lr3e-4: --learning-rate 3e-4"
 
 Each config is `NAME: FLAGS` (flags of `python -m a3c_jax.train`). Every run's metrics CSV is
@@ -13,11 +14,17 @@ entropy per step at 4M frames (ln 6 = 1.79 is Pong's uniform policy) and the mea
 10 and 50 games at the end; with --dead-units, also the torso units that never fire in the
 final checkpoint (experiments/dead_units.py, kept as ab_<game>_<NAME>_dead_units.txt). Run
 nothing else beside it: frames/s is only comparable then.
+
+--table prints the README's table of attempts from every Pong metrics CSV under
+experiments/results (A/B runs and learning_run.py's 15-minute runs): the flags in which each
+run differs from today's defaults, its figures, and its 30-game evaluations where kept.
 """
 import argparse
 import csv
+import glob
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -27,9 +34,41 @@ import tempfile
 import numpy as np
 
 from a3c_jax import checkpoint
+from a3c_jax.config import A3CConfig
 from a3c_jax.envs import resolve_game
+from learning_run import first_reached
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+
+# What a kept run did that its config does not show: code since changed or reverted, resumed
+# runs, and the first runs, which kept no config.
+CODE_NOTES = {
+    "pong_attempt1": "2 x 16, loss averaged over envs, RMSProp eps 1e-5, uncentred frames",
+    "pong_attempt2": "uncentred frames",
+    "pong_attempt3": "2 x 8, RMSProp lr 7e-4, uncentred frames",
+    "pong_attempt4": "2 x 8, RMSProp lr 2e-3, uncentred frames",
+    "pong_attempt5": "uncentred frames",
+    "pong_attempt6": "2 x 8, lr 2e-3, orthogonal init, uncentred frames",
+    "pong_attempt7": "2 x 8, zero heads, uncentred frames",
+    "pong_attempt8": "2 x 8, zero heads, RMSProp lr 7e-4",
+    "ab_pong_a12-universe": "42x42 input, universe-starter-agent's 4 convs + ELU",
+    "pong_attempt27": "entropy bonus 0.01 to 0.0025 over 8M frames",
+    "pong_attempt29": "resumed from attempt 28 at 8M",
+    "pong_attempt30": "resumed from attempt 28 at 8M",
+    "pong_attempt31": "resumed from attempt 28 at 8M",
+    "pong_attempt32": "resumed from attempt 26's end",
+    "pong_attempt39": "LayerNorm before the dense ReLU",
+    "pong_attempt40": "LayerNorm before the dense ReLU",
+    "pong_attempt44": "ELU on the dense layer",
+    "pong_attempt47": "advantages over their running RMS",
+    "pong_attempt48": "checkpoints hold a running average of the params",
+    "pong_attempt57b": "attempt 57 resumed",
+    "pong_attempt64": "42x42 screen, conv1 4x4/2",
+}
+# Config fields that say where a run wrote, not how it learnt.
+NOT_SETTINGS = {"game", "max_frames", "checkpoint_dir", "run_dir", "log_dir", "checkpoint_every",
+                "keep_checkpoints", "max_nonfinite_updates", "backend", "ray_address",
+                "max_worker_restarts"}
 
 
 def summarise(path: str, bar: float, entropy_at: int) -> dict:
@@ -53,7 +92,8 @@ def summarise(path: str, bar: float, entropy_at: int) -> dict:
             dead = {line.split(":")[0]: line.split()[1] for line in f if "never fire" in line}
     return dict(run=os.path.basename(path), games=len(rows), frames=int(frames[-1]),
                 minutes=round(wall[-1] / 60, 1),
-                frames_per_second=int(frames[-1] / wall[-1]) if wall[-1] > 0 else None,
+                frames_per_second=(int((frames[-1] - frames[0]) / (wall[-1] - wall[0]))
+                                   if wall[-1] > wall[0] else None),
                 frames_to_bar=int(frames[reached[0] + 49]) if len(reached) else None,
                 minutes_to_bar=round(wall[reached[0] + 49] / 60, 1) if len(reached) else None,
                 entropy_per_step=None if entropy is None else round(entropy, 3),
@@ -70,6 +110,99 @@ def _steps_per_update(metrics_path: str) -> int | None:
     with open(config_path) as f:
         config = json.load(f)
     return config["t_max"] * config["envs_per_worker"]
+
+
+def stored_config(stem: str) -> dict | None:
+    """A kept run's config: ab.py's <stem>_config.json, else the one in its evaluation JSON."""
+    for path, key in ((stem + "_config.json", None), (stem + "_evaluation.json", "config")):
+        if os.path.exists(path):
+            with open(path) as f:
+                stored = json.load(f)
+            return stored[key] if key else stored
+    return None
+
+
+def flag(field: str, value) -> str:
+    """The train flag that sets a config field: --t-max 5, --learning-rate 0.0007, --no-centred-features."""
+    name = field.replace("_", "-")
+    if isinstance(value, bool):
+        return f"--{name}" if value else f"--no-{name}"
+    return f"--{name} {value:g}" if isinstance(value, float) else f"--{name} {value}"
+
+
+def setting(stem: str) -> str:
+    """The flags in which a kept run differs from today's defaults, then its CODE_NOTES."""
+    flags = []
+    stored = stored_config(stem)
+    if stored is not None:
+        # None: the value the code of the day gave an unset field.
+        used = A3CConfig.from_dict({k: v for k, v in stored.items() if v is not None}).as_used()
+        if used["lr_anneal_frames"] == -1:  # annealed over the run's budget
+            used["lr_anneal_frames"] = used["max_frames"]
+        today = A3CConfig(arch=used["arch"]).as_used()
+        if used["arch"] != A3CConfig.arch:
+            flags.append(f"--arch {used['arch']}")
+        flags += [flag(field, value) for field, value in used.items()
+                  if field not in NOT_SETTINGS and field != "arch" and value != today[field]]
+    note = CODE_NOTES.get(os.path.basename(stem))
+    return " ".join(flags) + (f" ({note})" if flags and note else note or "")
+
+
+def evaluation(stem: str) -> str:
+    """'sampled mean +- std / greedy mean' of a kept run's final evaluations, '-' where none."""
+    means = []
+    for suffix in ("_evaluation.json", "_evaluation_greedy.json"):
+        if os.path.exists(stem + suffix):
+            with open(stem + suffix) as f:
+                result = json.load(f)
+            means.append(f"{result['mean']:.1f}" + ("" if means else f" +- {result['std']:.1f}"))
+    return " / ".join(means) or "-"
+
+
+def table(paths: list[str], bar: float, target: float) -> list[str]:
+    """The README's table of attempts: one markdown line per metrics CSV, numbers only."""
+    lines = [f"| run | setting (flags against today's defaults) | frames/s | last 50 first >= {bar:g} "
+             f"| last 50 at 2.5M | last 10 at 10 min | last 10 first >= {target:g} | last 10 at the "
+             "end | final checkpoint, sampled / greedy |", "|---|---|---|---|---|---|---|---|---|"]
+    for path in paths:
+        stem = path.removesuffix("_metrics.csv")
+        figures = summarise(path, bar, entropy_at=0)
+        if not figures["games"]:
+            continue
+        at_25 = mean_until(path, "frames", 2_500_000, 50)
+        at_10min = mean_until(path, "wall_time", 600, 10)
+        reached = first_reached(path, 10, target)
+        cells = [os.path.basename(stem), setting(stem) or "defaults",
+                 f"{figures['frames_per_second']:,}",
+                 f"{figures['frames_to_bar'] / 1e6:.2f}M" if figures["frames_to_bar"] else "-",
+                 "-" if at_25 is None else f"{at_25[0]:.1f}",
+                 "-" if at_10min is None else f"{at_10min[0]:.1f} ({at_10min[1] / 1e6:.2f}M)",
+                 f"{reached[1] / 1e6:.2f}M, {reached[0]:.1f} min" if reached else "-",
+                 f"{figures['last10']:.1f} ({figures['frames'] / 1e6:.2f}M)", evaluation(stem)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def mean_until(path: str, column: str, limit: float, n: int) -> tuple[float, int] | None:
+    """(mean of the last n games that ended by `limit` in `column` (frames or wall_time),
+    frames then); None when the run stopped before it."""
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    before = [row for row in rows if float(row[column]) <= limit]
+    if not rows or float(rows[-1][column]) < limit or len(before) < n:
+        return None
+    return float(np.mean([float(row["episode_return"]) for row in before[-n:]])), int(before[-1]["frames"])
+
+
+def pong_results(results: str = RESULTS) -> list[str]:
+    """Every Pong metrics CSV kept under experiments/results: attempts in the order they ran
+    (1, 2, ..., 10, 11; 57 before 57b), then the A/B runs, then the runs of record."""
+    def order(path):
+        name = os.path.basename(path).removesuffix("_metrics.csv")
+        number = re.search(r"attempt(\d+)(\w*)$", name)
+        group = 1 if name.startswith("ab_") else 0 if "_attempt" in name and "lstm" not in name else 2
+        return (group, "lstm" in name, int(number[1]) if number else 0, name)
+    return sorted(glob.glob(os.path.join(results, "*pong*_metrics.csv")), key=order)
 
 
 def run_one(name: str, flags: list[str], game: str, frames: int, work_dir: str,
@@ -108,7 +241,14 @@ def main():
                         help="count the torso's never-firing units in each run's final checkpoint")
     parser.add_argument("--summarise", nargs="+", metavar="CSV",
                         help="only summarise these metrics CSVs (no training)")
+    parser.add_argument("--table", action="store_true",
+                        help="print the markdown table of every kept Pong attempt (no training)")
+    parser.add_argument("--target", type=float, default=18.0,
+                        help="--table: the mean of the last 10 games it reports reaching")
     args = parser.parse_args()
+    if args.table:
+        print("\n".join(table(pong_results(), args.bar, args.target)))
+        return
     paths = list(args.summarise or [])
     if not paths:
         os.makedirs(RESULTS, exist_ok=True)
