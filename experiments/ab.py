@@ -170,8 +170,10 @@ def table(paths: list[str], bar: float, target: float) -> list[str]:
         figures = summarise(path, bar, entropy_at=0)
         if not figures["games"]:
             continue
-        at_25 = mean_until(path, "frames", 2_500_000, 50)
-        at_10min = mean_until(path, "wall_time", 600, 10)
+        with open(path, newline="") as f:
+            rows = list(csv.DictReader(f))
+        at_25 = mean_until(rows, "frames", 2_500_000, 50)
+        at_10min = mean_until(rows, "wall_time", 600, 10)
         reached = first_reached(path, 10, target)
         cells = [os.path.basename(stem), setting(stem) or "defaults",
                  f"{figures['frames_per_second']:,}",
@@ -184,11 +186,9 @@ def table(paths: list[str], bar: float, target: float) -> list[str]:
     return lines
 
 
-def mean_until(path: str, column: str, limit: float, n: int) -> tuple[float, int] | None:
-    """(mean of the last n games that ended by `limit` in `column` (frames or wall_time),
-    frames then); None when the run stopped before it."""
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
+def mean_until(rows: list[dict], column: str, limit: float, n: int) -> tuple[float, int] | None:
+    """(mean of the last n games (metrics.csv rows) that ended by `limit` in `column` (frames
+    or wall_time), frames then); None when the run stopped before it."""
     before = [row for row in rows if float(row[column]) <= limit]
     if not rows or float(rows[-1][column]) < limit or len(before) < n:
         return None
