@@ -71,6 +71,13 @@ def test_lstm_checkpoint_refused_as_ff(tmp_path):
                       progress_every=0)
 
 
+def test_a_checkpoint_of_another_optimizer_is_refused_for_training(tmp_path):
+    result = a3c_jax.train(tiny_config(tmp_path, optimizer="adam"), progress_every=0)
+    with pytest.raises(CheckpointError, match="trained with shared adam, this run uses rmsprop"):
+        a3c_jax.train(tiny_config(tmp_path, max_frames=800, optimizer="rmsprop"),
+                      resume_from=result.checkpoint, progress_every=0)
+
+
 def test_an_exported_agent_is_small_evaluates_like_its_checkpoint_and_cannot_resume(tmp_path):
     result = a3c_jax.train(tiny_config(tmp_path), progress_every=0)
     exported = checkpoint.export_agent(checkpoint.load(result.checkpoint), str(tmp_path / "agent"))

@@ -218,6 +218,8 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path):
         (("a3c_jax.train", "--game", "CartPole-v1", "--load_file", str(truncated)), "not a complete"),
         (("a3c_jax.train", "--game", "CartPole-v1", "--load_file", lstm.checkpoint),
          "LSTM checkpoint but the agent is FF"),
+        (("a3c_jax.train", "--game", "CartPole-v1", "--arch", "lstm", "--optimizer", "rmsprop",
+          "--load_file", lstm.checkpoint), "trained with shared adam, this run uses rmsprop"),
         (("a3c_jax.evaluate", "--game", "Breakout", "--load_file", lstm.checkpoint),
          "trained on CartPole-v1, not Breakout"),
         (("a3c_jax.evaluate", "--game", "Breakout", "--load_file", lstm.checkpoint), "actions"),

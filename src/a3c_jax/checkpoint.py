@@ -133,12 +133,16 @@ def load(path: str) -> Checkpoint:
 
 
 def check_compatible(ckpt: Checkpoint, *, arch: str, num_actions: int, obs_shape: tuple,
-                     label: str | None = None) -> None:
-    """Refuses a checkpoint made for another architecture, game, action count or observation."""
+                     label: str | None = None, optimizer: str | None = None) -> None:
+    """Refuses a checkpoint made for another architecture, game, action count or observation,
+    or (when training continues from it: optimizer given) for another optimizer's state."""
     problems = []
     if ckpt.config.arch != arch:
         problems.append(f"it is an {ckpt.config.arch.upper()} checkpoint but the agent is {arch.upper()}"
                         f" (use --arch {ckpt.config.arch})")
+    if optimizer is not None and ckpt.config.optimizer != optimizer:
+        problems.append(f"it was trained with shared {ckpt.config.optimizer}, this run uses "
+                        f"{optimizer} (use --optimizer {ckpt.config.optimizer})")
     if label is not None and ckpt.label != label:
         problems.append(f"it was trained on {ckpt.label}, not {label}")
     if ckpt.num_actions != num_actions:
