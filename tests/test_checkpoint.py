@@ -1,4 +1,6 @@
+import dataclasses
 import os
+import re
 from pathlib import Path
 
 import jax
@@ -71,11 +73,31 @@ def test_lstm_checkpoint_refused_as_ff(tmp_path):
                       progress_every=0)
 
 
-def test_a_checkpoint_of_another_optimizer_is_refused_for_training(tmp_path):
-    result = a3c_jax.train(tiny_config(tmp_path, optimizer="adam"), progress_every=0)
-    with pytest.raises(CheckpointError, match="trained with shared adam, this run uses rmsprop"):
-        a3c_jax.train(tiny_config(tmp_path, max_frames=800, optimizer="rmsprop"),
+@pytest.mark.parametrize("saved, resumed, message", [
+    (dict(optimizer="adam"), dict(optimizer="rmsprop"),
+     "trained with --optimizer adam, this run has --optimizer rmsprop (use --optimizer adam)"),
+    (dict(arch="lstm", lstm_size=16), dict(arch="lstm", lstm_size=8),
+     "trained with --lstm-size 16, this run has --lstm-size 8 (use --lstm-size 16)"),
+])
+def test_a_checkpoint_of_other_settings_is_refused_for_training(tmp_path, saved, resumed, message):
+    result = a3c_jax.train(tiny_config(tmp_path, **saved), progress_every=0)
+    with pytest.raises(CheckpointError, match=re.escape(message)):
+        a3c_jax.train(tiny_config(tmp_path, max_frames=800, **resumed),
                       resume_from=result.checkpoint, progress_every=0)
+
+
+def test_settings_that_shape_frames_are_checked_only_for_frames():
+    saved = A3CConfig(arch="lstm", lstm_size=16)
+    ckpt = checkpoint.Checkpoint(path="Pong_1", label="Pong", config=saved, frames=1, updates=1,
+                                 num_actions=6, obs_shape=(4, 84, 84), params={}, opt_state={})
+    other = dataclasses.replace(saved, frame_norm="centre", centred_features=False, head_init="zero")
+    with pytest.raises(CheckpointError) as refused:
+        checkpoint.check_compatible(ckpt, num_actions=6, obs_shape=(4, 84, 84), config=other)
+    assert "(use --frame-norm std); it was trained with --centred-features" in str(refused.value)
+    assert "head" not in str(refused.value)  # the heads' initialisation does not outlive the start
+    vectors = dataclasses.replace(ckpt, obs_shape=(4,))
+    checkpoint.check_compatible(vectors, num_actions=6, obs_shape=(4,), config=other)
+    checkpoint.check_compatible(ckpt, num_actions=6, obs_shape=(4, 84, 84))  # evaluation: its own
 
 
 def test_an_exported_agent_is_small_evaluates_like_its_checkpoint_and_cannot_resume(tmp_path):

@@ -132,17 +132,11 @@ def load(path: str) -> Checkpoint:
                               f"pass another checkpoint") from None
 
 
-def check_compatible(ckpt: Checkpoint, *, arch: str, num_actions: int, obs_shape: tuple,
-                     label: str | None = None, optimizer: str | None = None) -> None:
-    """Refuses a checkpoint made for another architecture, game, action count or observation,
-    or (when training continues from it: optimizer given) for another optimizer's state."""
-    problems = []
-    if ckpt.config.arch != arch:
-        problems.append(f"it is an {ckpt.config.arch.upper()} checkpoint but the agent is {arch.upper()}"
-                        f" (use --arch {ckpt.config.arch})")
-    if optimizer is not None and ckpt.config.optimizer != optimizer:
-        problems.append(f"it was trained with shared {ckpt.config.optimizer}, this run uses "
-                        f"{optimizer} (use --optimizer {ckpt.config.optimizer})")
+def check_compatible(ckpt: Checkpoint, *, num_actions: int, obs_shape: tuple,
+                     label: str | None = None, config: A3CConfig | None = None) -> None:
+    """Refuses a checkpoint made for another game, action count or observation, or (when
+    training continues from it with config) for other network or optimizer settings."""
+    problems = [] if config is None else _setting_problems(ckpt.config, config, len(obs_shape) == 3)
     if label is not None and ckpt.label != label:
         problems.append(f"it was trained on {ckpt.label}, not {label}")
     if ckpt.num_actions != num_actions:
@@ -151,3 +145,29 @@ def check_compatible(ckpt: Checkpoint, *, arch: str, num_actions: int, obs_shape
         problems.append(f"it expects observations {ckpt.obs_shape}, the env gives {tuple(obs_shape)}")
     if problems:
         raise CheckpointError(f"checkpoint {ckpt.path!r} does not fit: " + "; ".join(problems))
+
+
+def _setting_problems(saved: A3CConfig, run: A3CConfig, frames: bool) -> list[str]:
+    """The settings in which a resumed run differs from its checkpoint's and which matter:
+    with another value the saved arrays would not fit (arch, lstm_size, optimizer) or the
+    network would compute another function of the same inputs (frame_norm, centred_features)."""
+    problems = []
+    if saved.arch != run.arch:
+        problems.append(f"it is an {saved.arch.upper()} checkpoint but the agent is "
+                        f"{run.arch.upper()} (use --arch {saved.arch})")
+    fields = (["optimizer"] + (["lstm_size"] if saved.arch == run.arch == "lstm" else [])
+              + (["frame_norm", "centred_features"] if frames else []))
+    for field in fields:
+        was, now = getattr(saved, field), getattr(run, field)
+        if was != now:
+            problems.append(f"it was trained with {_flag(field, was)}, this run has "
+                            f"{_flag(field, now)} (use {_flag(field, was)})")
+    return problems
+
+
+def _flag(field: str, value) -> str:
+    """The command-line flag that sets config field to value, e.g. `--lstm-size 16`."""
+    name = field.replace("_", "-")
+    if isinstance(value, bool):
+        return f"--{name}" if value else f"--no-{name}"
+    return f"--{name} {value}"

@@ -97,8 +97,7 @@ def _checkpoint_agent(ckpt: checkpoint.Checkpoint, env, game: Game, check_label:
                       greedy: bool) -> Callable[[int], Act]:
     """game seed -> the checkpoint's policy for one game (sampling with PRNGKey(seed))."""
     obs_space, num_actions = env.single_observation_space, int(env.single_action_space.n)
-    checkpoint.check_compatible(ckpt, arch=ckpt.config.arch, num_actions=num_actions,
-                                obs_shape=obs_space.shape,
+    checkpoint.check_compatible(ckpt, num_actions=num_actions, obs_shape=obs_space.shape,
                                 label=game.label if check_label else None)
     networks, params = load_agent(ckpt)
 

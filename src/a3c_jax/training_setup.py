@@ -74,9 +74,8 @@ def starting_point(config: A3CConfig, game: Game, env: gym.vector.VectorEnv,
             raise checkpoint.CheckpointError(
                 f"{ckpt.path!r} is an exported agent without optimizer state: training cannot "
                 f"continue from it; evaluate it, or resume from a full checkpoint")
-        checkpoint.check_compatible(ckpt, arch=config.arch, num_actions=num_actions,
-                                    obs_shape=obs_space.shape, label=game.label,
-                                    optimizer=config.optimizer)
+        checkpoint.check_compatible(ckpt, num_actions=num_actions, obs_shape=obs_space.shape,
+                                    label=game.label, config=config)
         params = serialization.from_state_dict(params, ckpt.params)
         opt_state = serialization.from_state_dict(opt_state, ckpt.opt_state)
         frames, updates = ckpt.frames, ckpt.updates
