@@ -7,9 +7,13 @@ from softmax(logits / tau) for each temperature tau: tau 1 is the evaluation's s
 policy, tau -> 0 its greedy one. Prints per tau the mean score and the policy's entropy per
 step (at tau 1). A score that rises as tau falls means the points are lost to sampling noise
 in a policy that already ranks the actions right.
+
+It also says where the points are lost: in how many games the opponent won the first
+point (the first nonzero reward is negative) and how many of its points came later.
 """
 import argparse
 
+import gymnasium as gym
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -17,6 +21,22 @@ import numpy as np
 from a3c_jax import checkpoint
 from a3c_jax.envs import make_envs, resolve_game
 from a3c_jax.evaluation_run import load_agent, play_game
+
+
+class LostPoints(gym.vector.VectorWrapper):
+    """Notes, for the game being played, the index of each point (nonzero reward) the agent lost."""
+
+    def reset(self, **kwargs):
+        self.points, self.lost = 0, []
+        return self.env.reset(**kwargs)
+
+    def step(self, actions):
+        obs, reward, terminated, truncated, info = self.env.step(actions)
+        if reward[0] != 0:
+            if reward[0] < 0:
+                self.lost.append(self.points)
+            self.points += 1
+        return obs, reward, terminated, truncated, info
 
 
 def main():
@@ -38,10 +58,10 @@ def main():
         entropy = -jnp.sum(jnp.exp(log_pi) * log_pi)
         return jax.random.categorical(sample_key, logits / tau), entropy, carry, key
 
-    env = make_envs(resolve_game(ckpt.config.game), [0], training=False)
+    env = LostPoints(make_envs(resolve_game(ckpt.config.game), [0], training=False))
     print(f"{args.checkpoint}: {ckpt.frames:,} frames trained, {args.episodes} games per tau")
     for tau in args.taus:
-        scores, entropies = [], []
+        scores, entropies, first_lost, later_lost = [], [], 0, 0
         for episode in range(args.episodes):
             carry, key = networks.initial_carry(1), jax.random.PRNGKey(episode)
 
@@ -52,8 +72,12 @@ def main():
                 return action
 
             scores.append(play_game(env, act, episode)[0])
+            first_lost += env.lost[:1] == [0]
+            later_lost += len(env.lost) - (env.lost[:1] == [0])
         print(f"tau {tau:g}: mean {np.mean(scores):.2f} +- {np.std(scores):.2f} "
-              f"(min {min(scores):g}, max {max(scores):g}) | entropy per step {np.mean(entropies):.3f}",
+              f"(min {min(scores):g}, max {max(scores):g}) | entropy per step {np.mean(entropies):.3f} | "
+              f"first point lost in {first_lost} of {args.episodes} games, "
+              f"{later_lost / args.episodes:.2f} later points lost per game",
               flush=True)
     env.close()
 
