@@ -72,8 +72,9 @@ def main():
                 return action
 
             scores.append(play_game(env, act, episode)[0])
-            first_lost += env.lost[:1] == [0]
-            later_lost += len(env.lost) - (env.lost[:1] == [0])
+            lost_first = env.lost[:1] == [0]
+            first_lost += lost_first
+            later_lost += len(env.lost) - lost_first
         print(f"tau {tau:g}: mean {np.mean(scores):.2f} +- {np.std(scores):.2f} "
               f"(min {min(scores):g}, max {max(scores):g}) | entropy per step {np.mean(entropies):.3f} | "
               f"first point lost in {first_lost} of {args.episodes} games, "
