@@ -156,7 +156,7 @@ def _setting_problems(saved: A3CConfig, run: A3CConfig, frames: bool) -> list[st
         problems.append(f"it is an {saved.arch.upper()} checkpoint but the agent is "
                         f"{run.arch.upper()} (use --arch {saved.arch})")
     fields = (["optimizer"] + (["lstm_size"] if saved.arch == run.arch == "lstm" else [])
-              + (["frame_norm", "centred_features"] if frames else []))
+              + (["frame_norm", "frame_stack", "centred_features"] if frames else []))
     for field in fields:
         was, now = getattr(saved, field), getattr(run, field)
         if was != now:

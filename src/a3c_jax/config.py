@@ -15,7 +15,7 @@ ARCH_DEFAULTS = {"ff": dict(learning_rate=6e-4, value_coef=0.25),
 
 # What checkpoints written before a field existed were trained with.
 BEFORE_THE_FIELD = dict(frame_norm="centre", lr_anneal_frames=-1, head_init="zero",
-                        centred_features=False)
+                        centred_features=False, frame_stack=4)
 
 
 class ConfigError(ValueError):
@@ -84,6 +84,8 @@ class A3CConfig:
     frame_norm: str = "std"
     """How image observations are scaled: `std` (each frame minus its mean, divided by its
     standard deviation: every game at one scale) or `centre` ([0, 1], minus the mean)."""
+    frame_stack: int = 4
+    """Atari frames stacked in an observation [frame_stack, 84, 84] (paper: 4)."""
     head_init: str = "scaled"
     """Policy and value heads at initialisation: `scaled` (random, each output's weights of norm
     0.01 for the policy and 1 for the value, as the PyTorch A3C: Pong reached -15 at 2.71M
@@ -133,7 +135,7 @@ class A3CConfig:
                 "-1 (anneal over max_frames), 0 (constant) or a frame count")
         require(isinstance(self.game, str) and self.game != "", "game", "a non-empty game name")
         for name in ("num_workers", "envs_per_worker", "t_max", "max_frames",
-                     "lstm_size", "checkpoint_every", "keep_checkpoints", "max_episode_frames",
+                     "lstm_size", "frame_stack", "checkpoint_every", "keep_checkpoints", "max_episode_frames",
                      "max_nonfinite_updates"):
             require(int(getattr(self, name)) >= 1, name, "an integer >= 1")
         require(0.0 < self.gamma <= 1.0, "gamma", "in (0, 1]")
@@ -158,7 +160,7 @@ class A3CConfig:
         paper = dict(num_workers=16, envs_per_worker=1, t_max=5, optimizer="rmsprop",
                      learning_rate=7e-4, rmsprop_decay=0.99, rmsprop_eps=0.1,
                      lr_anneal_frames=320_000_000, entropy_beta=0.01, entropy_anneal_frames=0, value_coef=0.5, gamma=0.99,
-                     gae_lambda=1.0, frame_norm="centre", centred_features=False)
+                     gae_lambda=1.0, frame_norm="centre", frame_stack=4, centred_features=False)
         return cls(**{**paper, **overrides})
 
     @property

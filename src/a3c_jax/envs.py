@@ -16,7 +16,6 @@ import numpy as np
 from ale_py.vector_env import AtariVectorEnv
 
 ATARI_FRAME_SKIP = 4
-ATARI_STACK = 4
 ATARI_NOOP_MAX = 30
 
 ale_py.ALEInterface.setLoggerMode(ale_py.LoggerMode.Error)  # no banner on stderr for every env
@@ -132,15 +131,16 @@ def available_cpus() -> int:
     return int(os.environ.get("A3C_JAX_CPUS", 0)) or os.cpu_count() or 1
 
 
-def atari_vector_env(rom: str, num_envs: int, *, sticky_actions: bool = False,
+def atari_vector_env(rom: str, num_envs: int, *, sticky_actions: bool = False, frame_stack: int = 4,
                      max_episode_frames: int = 108_000, colour_screen: bool = False) -> AtariVectorEnv:
     """The paper's Atari protocol on ale-py's C++ vector env: its one definition.
 
-    Each agent step repeats the action for 4 emulator frames; an observation [4, 84, 84]
-    uint8 stacks the last 4 grey frames, each the max of its step's last two emulator
-    frames, with zeros before a game's first. A game starts with a random number of no-op
-    frames (fewer than 30), then FIRE where the game needs it. A lost life is reported as
-    `terminated` while the game goes on; a finished game is reset within the same step.
+    Each agent step repeats the action for 4 emulator frames; an observation
+    [frame_stack, 84, 84] uint8 stacks the last frame_stack grey frames, each the max of its
+    step's last two emulator frames, with zeros before a game's first. A game starts with a
+    random number of no-op frames (fewer than 30), then FIRE where the game needs it. A lost
+    life is reported as `terminated` while the game goes on; a finished game is reset within
+    the same step.
     The emulator and the preprocessing run in C++ threads without the GIL.
 
     colour_screen: the same games as RGB [1, 210, 160, 3] screens (no pooling), for GIFs.
@@ -152,11 +152,11 @@ def atari_vector_env(rom: str, num_envs: int, *, sticky_actions: bool = False,
         reward_clipping=False, noop_max=ATARI_NOOP_MAX, use_fire_reset=True,
         frameskip=ATARI_FRAME_SKIP, repeat_action_probability=0.25 if sticky_actions else 0.0,
         max_num_frames_per_episode=max_episode_frames,
-        **(screen if colour_screen else dict(stack_num=ATARI_STACK)))
+        **(screen if colour_screen else dict(stack_num=frame_stack)))
 
 
 class AtariGames(gym.vector.VectorWrapper):
-    """B Atari games under the paper's protocol (atari_vector_env): [B, 4, 84, 84] uint8.
+    """B Atari games under the paper's protocol (atari_vector_env): [B, frame_stack, 84, 84] uint8.
 
     Training and evaluation see the same observations; they differ only in what an episode
     and a reward are (DeepMind's protocol):
@@ -168,8 +168,9 @@ class AtariGames(gym.vector.VectorWrapper):
     """
 
     def __init__(self, game: Game, num_envs: int, *, training: bool, sticky_actions: bool = False,
-                 max_episode_frames: int = 108_000):
+                 frame_stack: int = 4, max_episode_frames: int = 108_000):
         super().__init__(atari_vector_env(game.rom, num_envs, sticky_actions=sticky_actions,
+                                          frame_stack=frame_stack,
                                           max_episode_frames=max_episode_frames))
         self.training = training
         self._lives = np.zeros(num_envs, np.int64)
@@ -239,18 +240,19 @@ def agent_reset(terminated, truncated, info) -> np.ndarray:
 
 
 def make_envs(game: Game, seeds: list[int], *, training: bool, env_fn=None,
-              sticky_actions: bool = False, max_episode_frames: int = 108_000,
-              render: bool = False) -> gym.vector.VectorEnv:
+              sticky_actions: bool = False, frame_stack: int = 4,
+              max_episode_frames: int = 108_000, render: bool = False) -> gym.vector.VectorEnv:
     """len(seeds) envs of `game` stepped as one batch, each reset within the step that ends
     it: what training and evaluation both play. Reset them with the same seeds.
 
-    Atari games: AtariGames (`training` picks its episodes and rewards). Other games:
+    Atari games: AtariGames (`training` picks its episodes and rewards, frame_stack the
+    frames in an observation). Other games:
     gymnasium.make(game.name), or env_fn(seed) for each seed, under RecordEpisodeStatistics;
     render: their env.render() gives RGB frames (for GIFs).
     """
     if env_fn is None and game.is_atari:
         return AtariGames(game, len(seeds), training=training, sticky_actions=sticky_actions,
-                          max_episode_frames=max_episode_frames)
+                          frame_stack=frame_stack, max_episode_frames=max_episode_frames)
 
     def make(seed):
         if env_fn is not None:

@@ -9,6 +9,7 @@ import numpy as np
 from flax import serialization
 
 from a3c_jax import checkpoint
+from a3c_jax.config import A3CConfig
 from a3c_jax.envs import AtariScreen, Game, agent_reset, make_envs, resolve_game
 from a3c_jax.networks import A3CNetworks, make_networks, network_options
 from a3c_jax.reference_scores import human_normalised
@@ -55,6 +56,7 @@ def evaluate(checkpoint_path: str | checkpoint.Checkpoint | None = None, game: s
         raise ValueError("no game to play: pass a game or a checkpoint")
     game = resolve_game(game or "custom", own_env=env_fn is not None)
     env = make_envs(game, [seed], training=False, env_fn=env_fn, sticky_actions=sticky_actions,
+                    frame_stack=ckpt.config.frame_stack if ckpt else A3CConfig.frame_stack,
                     max_episode_frames=max_episode_frames, render=gif_path is not None)
     num_actions = int(env.single_action_space.n)
     agent = _checkpoint_agent(ckpt, env, game, env_fn is None, greedy) if ckpt else None
