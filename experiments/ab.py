@@ -34,7 +34,7 @@ import tempfile
 import numpy as np
 
 from a3c_jax import checkpoint
-from a3c_jax.config import A3CConfig
+from a3c_jax.config import ARCH_DEFAULTS, A3CConfig
 from a3c_jax.envs import resolve_game
 from learning_run import first_reached
 
@@ -136,8 +136,9 @@ def setting(stem: str) -> str:
     flags = []
     stored = stored_config(stem)
     if stored is not None:
-        # None: the value the code of the day gave an unset field.
-        used = A3CConfig.from_dict({k: v for k, v in stored.items() if v is not None}).as_used()
+        # None: the arch's default for an ARCH_DEFAULTS field, else the code of the day's value.
+        used = A3CConfig.from_dict({k: v for k, v in stored.items()
+                                    if v is not None or k in ARCH_DEFAULTS["ff"]}).as_used()
         if used["lr_anneal_frames"] == -1:  # annealed over the run's budget
             used["lr_anneal_frames"] = used["max_frames"]
         today = A3CConfig(arch=used["arch"]).as_used()

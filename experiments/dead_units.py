@@ -41,7 +41,7 @@ def main():
     config = ckpt.config if ckpt else A3CConfig()
     game = resolve_game(config.game if ckpt else args.game)
     env = make_envs(game, list(range(1, NUM_ENVS + 1)), training=True,
-                    frame_stack=config.frame_stack)
+                    frame_stack=config.frames_per_observation)
     networks = make_networks(env.single_observation_space.shape, np.uint8,
                              int(env.single_action_space.n), **network_options(config))
     params = networks.init(jax.random.PRNGKey(0))

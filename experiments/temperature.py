@@ -59,7 +59,7 @@ def main():
         return jax.random.categorical(sample_key, logits / tau), entropy, carry, key
 
     env = LostPoints(make_envs(resolve_game(ckpt.config.game), [0], training=False,
-                               frame_stack=ckpt.config.frame_stack))
+                               frame_stack=ckpt.config.frames_per_observation))
     print(f"{args.checkpoint}: {ckpt.frames:,} frames trained, {args.episodes} games per tau")
     for tau in args.taus:
         scores, entropies, first_lost, later_lost = [], [], 0, 0

@@ -45,6 +45,15 @@ def test_observations_stack_four_84x84_frames_of_four_emulator_frames_each():
     np.testing.assert_array_equal(next_info["episode_frame_number"] - info["episode_frame_number"], 4)
 
 
+def test_a_shorter_stack_holds_the_same_newest_frames():
+    four, two = (AtariGames(resolve_game("Pong"), 2, training=True, frame_stack=k) for k in (4, 2))
+    obs4, obs2 = four.reset(seed=5)[0], two.reset(seed=5)[0]
+    assert obs2.shape == (2, 2, 84, 84)
+    for action in np.random.default_rng(0).integers(0, 6, (40, 2)):
+        np.testing.assert_array_equal(obs2, obs4[:, 2:])
+        obs4, obs2 = four.step(action)[0], two.step(action)[0]
+
+
 def test_games_start_after_a_random_number_of_noops():
     env = AtariGames(resolve_game("Pong"), 1, training=False)
     starts = {int(env.reset(seed=seed)[1]["episode_frame_number"][0]) for seed in range(12)}
@@ -70,8 +79,10 @@ def test_evaluation_sees_the_training_frames_on_breakout():
         seen.append((obs.copy(), reset.copy()))
         return actions[len(seen) - 1:len(seen)]
 
-    score, length = play_game(make_envs(game, [seed], training=False), act, seed)
-    training, evaluation = worker_envs(config, game, 0), make_envs(game, [seed], training=False)
+    frames = config.frames_per_observation  # what evaluate() reads from the checkpoint's config
+    score, length = play_game(make_envs(game, [seed], training=False, frame_stack=frames), act, seed)
+    training = worker_envs(config, game, 0)
+    evaluation = make_envs(game, [seed], training=False, frame_stack=frames)
     obs, _ = training.reset(seed=[seed])
     evaluation.reset(seed=seed)
     reset, training_episode_ends, raw_score = np.ones(1, bool), [], 0.0

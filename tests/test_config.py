@@ -25,6 +25,7 @@ from a3c_jax import A3CConfig, ConfigError
     ("lr_anneal_frames", -2, "-1 (anneal over max_frames)"),
     ("entropy_anneal_frames", -1, "0 (constant) or a frame count"),
     ("final_entropy_beta", -0.01, ">= 0"),
+    ("frame_stack", 0, ">= 1"),
 ])
 def test_impossible_values_name_the_field_and_range(field, value, allowed):
     with pytest.raises(ConfigError) as info:
@@ -41,10 +42,11 @@ def test_paper_preset_gives_the_papers_settings():
     assert config.entropy_anneal_frames == 0  # a constant entropy bonus
     assert (config.gamma, config.entropy_beta, config.value_coef, config.gae_lambda) == (0.99, 0.01, 0.5, 1.0)
     assert (config.frame_norm, config.centred_features) == ("centre", False)  # the paper's torso
+    assert config.frame_stack == 4
     assert A3CConfig.paper(game="Breakout", num_workers=4).num_workers == 4  # flags still win
 
 
-def test_the_learning_rate_and_value_weight_default_by_arch_unless_given():
+def test_the_learning_rate_value_weight_and_frame_stack_default_by_arch_unless_given():
     assert A3CConfig().base_learning_rate == 6e-4
     assert A3CConfig(arch="lstm").base_learning_rate == 3e-4  # 6e-4 collapsed the LSTM on Pong
     assert A3CConfig(arch="lstm", learning_rate=1e-3).base_learning_rate == 1e-3
@@ -53,14 +55,17 @@ def test_the_learning_rate_and_value_weight_default_by_arch_unless_given():
     assert A3CConfig(value_coef=1.0).base_value_coef == 1.0
     assert A3CConfig(arch="lstm").as_used()["value_coef"] == 0.5  # what train and bench print
     assert A3CConfig.paper().base_value_coef == A3CConfig.paper(arch="lstm").base_value_coef == 0.5
+    assert (A3CConfig().frames_per_observation, A3CConfig(arch="lstm").frames_per_observation) == (2, 4)
+    assert A3CConfig(arch="lstm", frame_stack=2).frames_per_observation == 2
+    assert A3CConfig.paper().frames_per_observation == 4
 
 
 def test_checkpoint_configs_from_before_a_field_keep_what_they_were_trained_with():
     stored = A3CConfig().to_dict()
-    for key in ("frame_norm", "lr_anneal_frames"):
+    for key in ("frame_norm", "lr_anneal_frames", "frame_stack"):
         del stored[key]
     config = A3CConfig.from_dict(stored)
-    assert (config.frame_norm, config.lr_anneal_frames) == ("centre", -1)
+    assert (config.frame_norm, config.lr_anneal_frames, config.frame_stack) == ("centre", -1, 4)
 
 
 def test_config_round_trips_through_a_dict():

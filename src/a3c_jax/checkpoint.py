@@ -157,8 +157,9 @@ def _setting_problems(saved: A3CConfig, run: A3CConfig, frames: bool) -> list[st
                         f"{run.arch.upper()} (use --arch {saved.arch})")
     fields = (["optimizer"] + (["lstm_size"] if saved.arch == run.arch == "lstm" else [])
               + (["frame_norm", "frame_stack", "centred_features"] if frames else []))
+    saved_used, run_used = saved.as_used(), run.as_used()
     for field in fields:
-        was, now = getattr(saved, field), getattr(run, field)
+        was, now = saved_used[field], run_used[field]
         if was != now:
             problems.append(f"it was trained with {_flag(field, was)}, this run has "
                             f"{_flag(field, now)} (use {_flag(field, was)})")

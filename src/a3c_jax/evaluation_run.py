@@ -56,7 +56,7 @@ def evaluate(checkpoint_path: str | checkpoint.Checkpoint | None = None, game: s
         raise ValueError("no game to play: pass a game or a checkpoint")
     game = resolve_game(game or "custom", own_env=env_fn is not None)
     env = make_envs(game, [seed], training=False, env_fn=env_fn, sticky_actions=sticky_actions,
-                    frame_stack=ckpt.config.frame_stack if ckpt else A3CConfig.frame_stack,
+                    frame_stack=(ckpt.config if ckpt else A3CConfig()).frames_per_observation,
                     max_episode_frames=max_episode_frames, render=gif_path is not None)
     num_actions = int(env.single_action_space.n)
     agent = _checkpoint_agent(ckpt, env, game, env_fn is None, greedy) if ckpt else None

@@ -89,7 +89,7 @@ def worker_envs(config: A3CConfig, game: Game, rank: int, env_fn=None) -> gym.ve
     """Worker `rank`'s batch of config.envs_per_worker training envs (envs.make_envs)."""
     _, seeds = worker_seeds(config.seed, rank, config.envs_per_worker)
     return make_envs(game, seeds, training=True, env_fn=env_fn,
-                     sticky_actions=config.sticky_actions, frame_stack=config.frame_stack,
+                     sticky_actions=config.sticky_actions, frame_stack=config.frames_per_observation,
                      max_episode_frames=config.max_episode_frames)
 
 
