@@ -150,9 +150,9 @@ def ray_scaling(config: A3CConfig, sleep: float, seconds: float, counts=(1, 2, 4
               f"updates/s, {rate / (n * one):.2f} of linear", flush=True)
 
 
-def emulator_fps(game: str, seconds: float, num_envs: int = 16) -> float:
+def emulator_fps(game: str, seconds: float, frame_stack: int, num_envs: int = 16) -> float:
     """ale-py's C++ vector env alone, random actions, on all cores: the machine's limit."""
-    env = atari_vector_env(resolve_game(game).rom, num_envs)
+    env = atari_vector_env(resolve_game(game).rom, num_envs, frame_stack=frame_stack)
     env.reset(seed=0)
     actions = np.random.default_rng(0).integers(0, env.single_action_space.n, (4096, num_envs))
     steps, start = 0, time.perf_counter()
@@ -195,7 +195,7 @@ def main():
                           **overrides})
     print("config:", {k: v for k, v in config.as_used().items()
                       if k not in ("checkpoint_dir", "run_dir")}, flush=True)
-    limit = emulator_fps(args.game, args.emulator_seconds)
+    limit = emulator_fps(args.game, args.emulator_seconds, config.frames_per_observation)
     print(f"emulator alone: {limit:,.0f} frames/s (the training protocol's AtariVectorEnv, "
           f"16 envs, all cores)", flush=True)
     runs = []
