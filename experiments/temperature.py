@@ -10,6 +10,9 @@ in a policy that already ranks the actions right.
 
 It also says where the points are lost: in how many games the opponent won the first
 point (the first nonzero reward is negative) and how many of its points came later.
+--first-points N plays N more games (16 at a time) only up to their first point, sampled
+and greedy, and prints how many of those first points the agent won (with --episodes 0, only
+those).
 """
 import argparse
 
@@ -19,8 +22,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from a3c_jax import checkpoint
-from a3c_jax.envs import make_envs, resolve_game
+from a3c_jax.envs import agent_reset, make_envs, resolve_game
 from a3c_jax.evaluation_run import load_agent, play_game
+
+FIRST_POINT_BATCH = 16  # games played at once by --first-points
 
 
 class LostPoints(gym.vector.VectorWrapper):
@@ -39,12 +44,29 @@ class LostPoints(gym.vector.VectorWrapper):
         return obs, reward, terminated, truncated, info
 
 
+def first_points(env, act, seed: int, max_steps: int = 2000) -> np.ndarray:
+    """[B]: the sign of the first point of each of env's B games (seeded seed, seed + 1, ...):
+    +1 won, -1 lost, 0 none within max_steps. act(obs [B, ...], reset [B]) -> actions [B]."""
+    obs, _ = env.reset(seed=seed)
+    reset = np.ones(env.num_envs, bool)
+    first = np.zeros(env.num_envs)
+    for _ in range(max_steps):
+        obs, reward, terminated, truncated, info = env.step(np.asarray(act(obs, reset)))
+        reset = agent_reset(terminated, truncated, info)
+        first = np.where(first == 0, np.sign(reward), first)
+        if first.all():
+            break
+    return first
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("checkpoint")
     parser.add_argument("--taus", type=float, nargs="+", default=[1.0, 0.75, 0.5])
     parser.add_argument("--episodes", type=int, default=30)
+    parser.add_argument("--first-points", type=int, default=0, metavar="N",
+                        help="also play N games (a multiple of 16) to their first point")
     args = parser.parse_args()
     ckpt = checkpoint.load(args.checkpoint)
     networks, params = load_agent(ckpt)
@@ -58,10 +80,13 @@ def main():
         entropy = -jnp.sum(jnp.exp(log_pi) * log_pi)
         return jax.random.categorical(sample_key, logits / tau), entropy, carry, key
 
-    env = LostPoints(make_envs(resolve_game(ckpt.config.game), [0], training=False,
-                               frame_stack=ckpt.config.frames_per_observation))
+    def envs(seeds):
+        return make_envs(resolve_game(ckpt.config.game), seeds, training=False,
+                         frame_stack=ckpt.config.frames_per_observation)
+
+    env = LostPoints(envs([0]))
     print(f"{args.checkpoint}: {ckpt.frames:,} frames trained, {args.episodes} games per tau")
-    for tau in args.taus:
+    for tau in args.taus if args.episodes > 0 else []:
         scores, entropies, first_lost, later_lost = [], [], 0, 0
         for episode in range(args.episodes):
             carry, key = networks.initial_carry(1), jax.random.PRNGKey(episode)
@@ -82,6 +107,30 @@ def main():
               f"{later_lost / args.episodes:.2f} later points lost per game",
               flush=True)
     env.close()
+    if args.first_points:
+        report_first_points(networks, params, envs, args.first_points)
+
+
+def report_first_points(networks, params, envs, games: int) -> None:
+    """Prints how many of the first points of games 0 .. games - 1 the agent won, sampled and greedy."""
+    won = {}
+    for greedy in (False, True):
+        signs = []
+        for seed in range(0, games, FIRST_POINT_BATCH):
+            env = envs(list(range(seed, seed + FIRST_POINT_BATCH)))
+            carry, key = networks.initial_carry(FIRST_POINT_BATCH), jax.random.PRNGKey(seed)
+
+            def act(obs, reset):
+                nonlocal carry, key
+                action, carry, key = networks.act(params, obs, carry, reset, key, greedy)
+                return action
+
+            signs.append(first_points(env, act, seed))
+            env.close()
+        won["greedy" if greedy else "sampled"] = int((np.concatenate(signs) > 0).sum())
+    played = len(range(0, games, FIRST_POINT_BATCH)) * FIRST_POINT_BATCH
+    print(f"first point won in {won['sampled']} of {played} games sampled, "
+          f"{won['greedy']} greedy", flush=True)
 
 
 if __name__ == "__main__":

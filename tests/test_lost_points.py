@@ -6,7 +6,7 @@ import gymnasium as gym
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "experiments"))
-from temperature import LostPoints  # noqa: E402
+from temperature import LostPoints, first_points  # noqa: E402
 
 
 class ScriptedRewards(gym.vector.VectorEnv):
@@ -38,3 +38,24 @@ def test_lost_points_counts_points_not_steps():
     assert env.lost == [0, 3]  # the first and the fourth point, whatever steps they fell on
     env.reset(seed=1)
     assert env.lost == []
+
+
+class ScriptedBatch(ScriptedRewards):
+    """Two envs, each paying its own scripted rewards."""
+
+    def __init__(self, rewards):
+        super().__init__(rewards)
+        self.num_envs = 2
+
+    def step(self, actions):
+        reward = np.array([r[self.t] for r in self.rewards], np.float32)
+        self.t += 1
+        return np.zeros((2, 1), np.float32), reward, np.zeros(2, bool), np.zeros(2, bool), {}
+
+
+def test_first_points_keeps_each_games_first_sign():
+    env = ScriptedBatch([[0, 0, 1, -1, 0], [-1, 1, 0, 0, 0]])
+    signs = first_points(env, lambda obs, reset: np.zeros(2, np.int64), seed=0)
+    assert signs.tolist() == [1, -1]
+    env = ScriptedBatch([[0, 0, 0, 0, 0], [0, 0, 0, 0, 1]])
+    assert first_points(env, lambda obs, reset: np.zeros(2, np.int64), seed=0, max_steps=4).tolist() == [0, 0]
