@@ -127,9 +127,9 @@ def report_first_points(networks, params, envs, games: int) -> None:
 
             signs.append(first_points(env, act, seed))
             env.close()
-        won["greedy" if greedy else "sampled"] = int((np.concatenate(signs) > 0).sum())
-    played = len(range(0, games, FIRST_POINT_BATCH)) * FIRST_POINT_BATCH
-    print(f"first point won in {won['sampled']} of {played} games sampled, "
+        signs = np.concatenate(signs)
+        won["greedy" if greedy else "sampled"] = int((signs > 0).sum())
+    print(f"first point won in {won['sampled']} of {len(signs)} games sampled, "
           f"{won['greedy']} greedy", flush=True)
 
 
