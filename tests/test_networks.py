@@ -2,8 +2,11 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
-from a3c_jax.networks import ActorCritic, make_networks, normalised_frames
+from a3c_jax.config import A3CConfig
+from a3c_jax.networks import ActorCritic, make_networks, network_options, normalised_frames
+from a3c_jax.worker import Trajectory, make_grad_fn
 
 
 def test_atari_ff_network_shapes_and_uint8_input():
@@ -167,3 +170,37 @@ def test_std_frames_make_contrast_not_matter():
                                features, rtol=1e-4, atol=1e-4)
     assert float(jnp.std(features)) > 0
 
+
+
+@jax.default_matmul_precision("highest")  # a GPU's default (TF32) differs by 1e-3 between routes
+@pytest.mark.parametrize("arch, centred, frame_norm", [("ff", True, "std"), ("ff", False, "centre"),
+                                                       ("lstm", True, "std")])
+def test_the_update_reusing_the_acting_layers_gives_the_recomputed_gradient(arch, centred, frame_norm):
+    """A rollout's update takes the torso's outputs from acting (act_keeping_layers) instead of
+    running the torso again: same outputs and the same params gradient as the plain unroll."""
+    config = A3CConfig(arch=arch, centred_features=centred, frame_norm=frame_norm, t_max=3,
+                       envs_per_worker=2, lstm_size=16)
+    net = make_networks((2, 84, 84), np.uint8, 6, **network_options(config))
+    params = net.init(jax.random.PRNGKey(0))
+    rng = np.random.default_rng(0)
+    t, b = config.t_max, config.envs_per_worker
+    obs = rng.integers(0, 256, (t + 1, b, 2, 84, 84), dtype=np.uint8)
+    reset = np.zeros((t + 1, b), bool)
+    reset[2, 1] = True  # env 1's episode ends at step 1
+    carry, key, layers = net.initial_carry(b), jax.random.PRNGKey(1), []
+    for i in range(t):  # acting records the layer outputs, one step at a time
+        action, carry, key, step_layers = net.act_keeping_layers(params, obs[i], carry, reset[i], key)
+        layers.append(step_layers)
+    layers = tuple(np.stack(x) for x in zip(*layers))  # each [T, B, ...]
+    assert [x.shape[2:] for x in layers] == [(20, 20, 16), (9, 9, 32), (256,)]
+    traj = Trajectory(obs, reset, rng.integers(0, 6, (t, b)).astype(np.int32),
+                      rng.normal(size=(t, b)).astype(np.float32), net.initial_carry(b))
+    grad_fn = make_grad_fn(net, config)
+    recomputed, recomputed_metrics = grad_fn(params, traj, jnp.float32(0.01))
+    reused, reused_metrics = grad_fn(params, traj._replace(layers=layers), jnp.float32(0.01))
+    np.testing.assert_allclose(reused_metrics["loss"], recomputed_metrics["loss"], rtol=1e-5)
+    flat_reused, flat_recomputed = jax.tree.leaves(reused), jax.tree.leaves(recomputed)
+    assert len(flat_reused) == len(flat_recomputed)
+    for a, b_ in zip(flat_reused, flat_recomputed):
+        assert float(jnp.abs(b_).max()) > 0  # every layer, the torso's included, has a gradient
+        np.testing.assert_allclose(a, b_, rtol=1e-4, atol=1e-6 * float(jnp.abs(b_).max()))

@@ -7,7 +7,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from a3c_jax.conv import StridedConv
+from a3c_jax.conv import StridedConv, strided_conv
 
 Params = Any
 Carry = Any  # (c, h), each [B, lstm_size], for the LSTM; () for the FF agent
@@ -38,6 +38,57 @@ def normalised_columns(norm: float) -> nn.initializers.Initializer:
         return w * norm / jnp.linalg.norm(w, axis=0, keepdims=True)
     return init
 
+
+def centred_maps(x):
+    """x [N, H, W, C] -> each channel minus its mean over the image (its own vjp, too).
+
+    ReLU outputs are never negative, so every incoming weight of a unit in the next layer
+    gets a gradient of one sign; Adam steps each by the learning rate, so the unit's
+    input moves by lr * fan-in at once and it can die in a few updates. Centred inputs
+    give mixed signs, as centred frames do for conv1 (whose filters then never die).
+    """
+    return x - x.mean(axis=(1, 2), keepdims=True)
+
+
+def _conv_layer(p, x):
+    return strided_conv(x, p["kernel"]) + p["bias"]
+
+
+def _dense_layer(p, x):
+    return x.reshape(x.shape[0], -1) @ p["kernel"] + p["bias"]
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
+def replayed_torso(centred_features: bool, torso_params, x0, a1, a2, features):
+    """The image torso's features [N, 256] from the layer outputs act already computed
+    (ActorCritic.image_layers: a1, a2, features, with x0 = normalised_frames of the same
+    obs [N, 84, 84, C]), with the params' gradient jax.grad of the torso gives, but
+    without running the torso forward again. torso_params: {conv1, conv2, dense}."""
+    return features
+
+
+def _replayed_torso_fwd(centred_features, torso_params, x0, a1, a2, features):
+    return features, (torso_params, x0, a1, a2, features)
+
+
+def _replayed_torso_bwd(centred_features, residuals, d_features):
+    p, x0, a1, a2, features = residuals
+    centre = centred_maps if centred_features else (lambda x: x)
+    grads, d_out = {}, d_features
+    for name, layer, x, out in (("dense", _dense_layer, centre(a2), features),
+                                ("conv2", _conv_layer, centre(a1), a2),
+                                ("conv1", _conv_layer, x0, a1)):
+        # Each layer is linear before its ReLU, so its vjp needs only its input; XLA drops the
+        # forward that jax.vjp traces, and conv1's input gradient.
+        _, layer_vjp = jax.vjp(layer, p[name], x)
+        grads[name], d_x = layer_vjp(d_out * (out > 0))
+        d_out = centre(d_x)
+    return grads, None, None, None, None
+
+
+replayed_torso.defvjp(_replayed_torso_fwd, _replayed_torso_bwd)
+
+TORSO_LAYERS = ("conv1", "conv2", "dense")
 
 HEAD_NORMS = {"zero": (0.0, 0.0), "scaled": (0.01, 1.0)}  # (policy, value) weight norms per output
 
@@ -77,23 +128,22 @@ class ActorCritic(nn.Module):
     def torso(self, obs):
         """obs [N, C, H, W] uint8 or [N, D] -> features [N, F]."""
         if obs.ndim == 4:
-            x = self.centred(nn.relu(self.conv1(normalised_frames(obs, self.frame_norm))))
-            x = self.centred(nn.relu(self.conv2(x)))
-            return nn.relu(self.dense(x.reshape(x.shape[0], -1)))
+            return self.image_layers(obs)[-1]
         x = obs.astype(jnp.float32)
         for layer in self.mlp:
             x = jnp.tanh(layer(x))
         return x
 
-    def centred(self, x):
-        """x [N, H, W, C] -> each channel minus its mean over the image, when centred_features.
+    def image_layers(self, obs):
+        """obs [N, C, 84, 84] uint8 -> each torso layer's ReLU output: conv1 [N, 20, 20, 16],
+        conv2 [N, 9, 9, 32], dense [N, 256] (the features). replayed_torso mirrors this."""
+        a1 = nn.relu(self.conv1(normalised_frames(obs, self.frame_norm)))
+        a2 = nn.relu(self.conv2(self.centred(a1)))
+        return a1, a2, nn.relu(self.dense(self.centred(a2).reshape(a2.shape[0], -1)))
 
-        ReLU outputs are never negative, so every incoming weight of a unit in the next layer
-        gets a gradient of one sign; Adam steps each by the learning rate, so the unit's
-        input moves by lr * fan-in at once and it can die in a few updates. Centred inputs
-        give mixed signs, as centred frames do for conv1 (whose filters then never die).
-        """
-        return x - x.mean(axis=(1, 2), keepdims=True) if self.centred_features else x
+    def centred(self, x):
+        """centred_maps when centred_features, else x unchanged."""
+        return centred_maps(x) if self.centred_features else x
 
     def core(self, features, carry, reset):
         """One step of memory: features [B, F], reset [B] bool (episode starts here) -> [B, F'], carry."""
@@ -122,7 +172,12 @@ class A3CNetworks:
     init: Callable[[jax.Array], Params]
     initial_carry: Callable[[int], Carry]
     act: Callable  # (params, obs [B, ...], carry, reset [B], key, greedy=False) -> action [B], carry, key
-    unroll: Callable  # (params, obs [T, B, ...], carry, reset [T, B]) -> logits [T, B, A], value [T, B], carry
+    # act for training: (params, obs, carry, reset, key) -> action, carry, key, layers, where
+    # layers are ActorCritic.image_layers' outputs (each [B, ...]; () for vector observations)
+    act_keeping_layers: Callable
+    # (params, obs [T, B, ...], carry, reset [T, B], layers=()) -> logits [T, B, A], value [T, B],
+    # carry; layers [T', B, ...] from act_keeping_layers stand in for the torso on obs[:T'].
+    unroll: Callable
 
 
 def network_options(config) -> dict:
@@ -148,18 +203,41 @@ def make_networks(obs_shape, obs_dtype, num_actions: int, arch: str = "ff",
         obs = jnp.zeros((1, *obs_shape), obs_dtype)
         return module.init(key, obs, initial_carry(1), jnp.zeros((1,), bool))
 
-    @functools.partial(jax.jit, static_argnames="greedy")
-    def act(params, obs, carry, reset, key, greedy=False):
-        logits, _, carry = module.apply(params, obs, carry, reset)
+    def policy_step(params, obs, carry, reset, key, greedy):
+        images = obs.ndim == 4
+        layers = module.apply(params, obs, method=ActorCritic.image_layers) if images else ()
+        features = layers[-1] if images else module.apply(params, obs, method=ActorCritic.torso)
+        features, carry = module.apply(params, features, carry, reset, method=ActorCritic.core)
+        logits, _ = module.apply(params, features, method=ActorCritic.heads)
         key, sample_key = jax.random.split(key)
         action = jnp.argmax(logits, -1) if greedy else jax.random.categorical(sample_key, logits)
-        return action, carry, key
+        return action, carry, key, layers
 
-    def unroll(params, obs, carry, reset):
+    @functools.partial(jax.jit, static_argnames="greedy")
+    def act(params, obs, carry, reset, key, greedy=False):
+        return policy_step(params, obs, carry, reset, key, greedy)[:3]
+
+    @jax.jit
+    def act_keeping_layers(params, obs, carry, reset, key):
+        return policy_step(params, obs, carry, reset, key, False)
+
+    def torso_features(params, obs, layers):
+        """features [T, B, F] for obs [T, B, ...]; layers [T', B, ...] replace the torso on obs[:T']."""
+        t, b = obs.shape[:2]
+        flat = lambda x: x.reshape(-1, *x.shape[2:])  # [T, B, ...] -> [T * B, ...]
+        known = layers[0].shape[0] if layers else 0
+        features = []
+        if known:
+            torso_params = {name: params["params"][name] for name in TORSO_LAYERS}
+            x0 = normalised_frames(flat(obs[:known]), frame_norm)
+            features.append(replayed_torso(centred_features, torso_params, x0, *map(flat, layers)))
+        if known < t:
+            features.append(module.apply(params, flat(obs[known:]), method=ActorCritic.torso))
+        return jnp.concatenate(features).reshape(t, b, -1)
+
+    def unroll(params, obs, carry, reset, layers=()):
         # The torso runs on all T * B observations at once; only the LSTM core is sequential.
-        t, b = reset.shape
-        features = module.apply(params, obs.reshape(t * b, *obs.shape[2:]), method=ActorCritic.torso)
-        features = features.reshape(t, b, -1)
+        features = torso_features(params, obs, layers)
 
         def step(carry, inputs):
             features_t, reset_t = inputs
@@ -170,4 +248,4 @@ def make_networks(obs_shape, obs_dtype, num_actions: int, arch: str = "ff",
         logits, value = module.apply(params, features, method=ActorCritic.heads)
         return logits, value, carry
 
-    return A3CNetworks(module, init, initial_carry, act, unroll)
+    return A3CNetworks(module, init, initial_carry, act, act_keeping_layers, unroll)

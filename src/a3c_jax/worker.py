@@ -24,6 +24,8 @@ class Trajectory(NamedTuple):
     obs [T + 1, B, ...]: the last row is s_T, the bootstrap observation.
     reset [T + 1, B] bool: obs[t] starts a new episode (so step t - 1 ended one).
     action [T, B] int32, reward [T, B] float32, carry: the core state before obs[0].
+    layers: the torso's layer outputs for obs[:T] as acting computed them, each [T, B, ...]
+    (networks.act_keeping_layers; () for vector observations): the update reuses them.
     """
 
     obs: Any
@@ -31,6 +33,7 @@ class Trajectory(NamedTuple):
     action: Any
     reward: Any
     carry: Any
+    layers: Any = ()
 
 
 def make_grad_fn(networks: A3CNetworks, config: A3CConfig) -> Callable:
@@ -42,7 +45,8 @@ def make_grad_fn(networks: A3CNetworks, config: A3CConfig) -> Callable:
     """
 
     def loss_fn(params, traj: Trajectory, entropy_beta):
-        logits, values, _ = networks.unroll(params, traj.obs, traj.carry, traj.reset)  # [T+1, B, A], [T+1, B]
+        logits, values, _ = networks.unroll(params, traj.obs, traj.carry, traj.reset,
+                                            traj.layers)  # [T+1, B, A], [T+1, B]
         discount = config.gamma * (1.0 - traj.reset[1:].astype(jnp.float32))  # [T, B]
         return a3c_loss(logits[:-1], values, traj.action, traj.reward, discount,
                         gae_lambda=config.gae_lambda, value_coef=config.base_value_coef,
@@ -139,13 +143,18 @@ class ActorLearner:
         reset_buf = np.empty((t_max + 1, env.num_envs), bool)
         action_buf = np.empty((t_max, env.num_envs), np.int32)
         reward_buf = np.empty((t_max, env.num_envs), np.float32)
+        layer_bufs = None
         carry_0 = carry
         obs_buf[0], reset_buf[0] = obs, reset
         stats = self.stats
         for t in range(t_max):
             start = time.perf_counter()
-            action, carry, key = self.networks.act(params, obs, carry, reset, key)
+            action, carry, key, layers = self.networks.act_keeping_layers(params, obs, carry, reset, key)
             action = np.asarray(action)
+            if layer_bufs is None:
+                layer_bufs = tuple(np.empty((t_max, *x.shape), x.dtype) for x in layers)
+            for buf, x in zip(layer_bufs, layers):
+                buf[t] = x
             acted = time.perf_counter()
             obs, reward, terminated, truncated, info = env.step(action)
             stats.act_seconds += acted - start
@@ -156,7 +165,7 @@ class ActorLearner:
             if "final_info" in info:
                 self._record_episodes(info["final_info"])
         self.obs, self.carry, self.reset, self.key = obs, carry, reset, key
-        return Trajectory(obs_buf, reset_buf, action_buf, reward_buf, carry_0)
+        return Trajectory(obs_buf, reset_buf, action_buf, reward_buf, carry_0, layer_bufs)
 
     def _record_episodes(self, final_info):
         """Reports whole episodes (RecordEpisodeStatistics' unclipped return and length)."""
