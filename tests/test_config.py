@@ -23,6 +23,7 @@ from a3c_jax import A3CConfig, ConfigError
     ("frame_norm", "none", "centre or std"),
     ("head_init", "random", "zero or scaled"),
     ("lr_anneal_frames", -2, "-1 (anneal over max_frames)"),
+    ("final_lr_fraction", 1.5, "in [0, 1]"),
     ("entropy_anneal_frames", -1, "0 (constant) or a frame count"),
     ("final_entropy_beta", -0.01, ">= 0"),
     ("frame_stack", 0, ">= 1"),
@@ -38,7 +39,7 @@ def test_paper_preset_gives_the_papers_settings():
     assert (config.num_workers, config.envs_per_worker, config.t_max) == (16, 1, 5)
     assert (config.optimizer, config.learning_rate) == ("rmsprop", 7e-4)
     assert (config.rmsprop_decay, config.rmsprop_eps) == (0.99, 0.1)
-    assert config.lr_anneal_frames == 320_000_000
+    assert (config.lr_anneal_frames, config.final_lr_fraction) == (320_000_000, 0.0)
     assert config.entropy_anneal_frames == 0  # a constant entropy bonus
     assert (config.gamma, config.entropy_beta, config.value_coef, config.gae_lambda) == (0.99, 0.01, 0.5, 1.0)
     assert (config.frame_norm, config.centred_features) == ("centre", False)  # the paper's torso

@@ -52,6 +52,14 @@ def test_learning_rate_anneals_over_its_own_horizon_or_stays_constant():
     np.testing.assert_allclose([constant(0), constant(50), constant(10**6)], [1e-3] * 3)
 
 
+def test_learning_rate_can_stop_falling_at_a_fraction_of_itself():
+    floored = learning_rate_schedule(A3CConfig(learning_rate=1e-3, lr_anneal_frames=400,
+                                               final_lr_fraction=0.25), frames_per_update=20)
+    # 20 updates to the floor; half way: 1e-3 + 0.5 * (2.5e-4 - 1e-3) = 6.25e-4
+    np.testing.assert_allclose([floored(0), floored(10), floored(20), floored(10**6)],
+                               [1e-3, 6.25e-4, 2.5e-4, 2.5e-4], rtol=1e-6)
+
+
 def test_entropy_bonus_falls_to_its_final_value_over_its_frames_or_stays_constant():
     falling = entropy_beta_schedule(A3CConfig(entropy_beta=0.01, final_entropy_beta=0.0025,
                                               entropy_anneal_frames=6_000),

@@ -15,7 +15,7 @@ ARCH_DEFAULTS = {"ff": dict(learning_rate=6e-4, value_coef=0.25, frame_stack=2),
 
 # What checkpoints written before a field existed were trained with.
 BEFORE_THE_FIELD = dict(frame_norm="centre", lr_anneal_frames=-1, head_init="zero",
-                        centred_features=False, frame_stack=4)
+                        centred_features=False, frame_stack=4, final_lr_fraction=0.0)
 
 
 class ConfigError(ValueError):
@@ -50,8 +50,12 @@ class A3CConfig:
     (ARCH_DEFAULTS, `base_learning_rate`): 6e-4 for ff (faster on Pong than 1e-4 and
     3e-4, no slower than 1.2e-3), 3e-4 for lstm (at 6e-4 it solved Pong, then collapsed)."""
     lr_anneal_frames: int = 0
-    """Frames over which the learning rate falls linearly to 0: 0 keeps it constant (so a
-    run's speed does not depend on its budget), -1 means max_frames (paper: 320M frames)."""
+    """Frames over which the learning rate falls linearly to final_lr_fraction of itself: 0 keeps
+    it constant (so a run's speed does not depend on its budget), -1 means max_frames (paper:
+    320M frames, to 0)."""
+    final_lr_fraction: float = 0.0
+    """The learning rate after lr_anneal_frames, as a fraction of base_learning_rate; it stays
+    there (paper: 0, the rate ends at 0 with the run)."""
     optimizer: str = "adam"
     """`adam` (shared Adam, as in the PyTorch A3C) or `rmsprop` (the paper's shared RMSProp)."""
     adam_eps: float = 1e-8
@@ -135,6 +139,7 @@ class A3CConfig:
         require(int(self.max_worker_restarts) >= 0, "max_worker_restarts", "an integer >= 0")
         require(int(self.lr_anneal_frames) >= -1, "lr_anneal_frames",
                 "-1 (anneal over max_frames), 0 (constant) or a frame count")
+        require(0.0 <= self.final_lr_fraction <= 1.0, "final_lr_fraction", "in [0, 1]")
         require(isinstance(self.game, str) and self.game != "", "game", "a non-empty game name")
         for name in ("num_workers", "envs_per_worker", "t_max", "max_frames",
                      "lstm_size", "checkpoint_every", "keep_checkpoints", "max_episode_frames",
@@ -163,8 +168,9 @@ class A3CConfig:
         inside the square root, t_max 5, the learning rate annealed to 0 over 320M frames."""
         paper = dict(num_workers=16, envs_per_worker=1, t_max=5, optimizer="rmsprop",
                      learning_rate=7e-4, rmsprop_decay=0.99, rmsprop_eps=0.1,
-                     lr_anneal_frames=320_000_000, entropy_beta=0.01, entropy_anneal_frames=0, value_coef=0.5, gamma=0.99,
-                     gae_lambda=1.0, frame_norm="centre", frame_stack=4, centred_features=False)
+                     lr_anneal_frames=320_000_000, final_lr_fraction=0.0, entropy_beta=0.01,
+                     entropy_anneal_frames=0, value_coef=0.5, gamma=0.99, gae_lambda=1.0,
+                     frame_norm="centre", frame_stack=4, centred_features=False)
         return cls(**{**paper, **overrides})
 
     @property

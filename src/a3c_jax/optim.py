@@ -56,12 +56,13 @@ def _linear_over_frames(start: float, end: float, frames: int,
 
 
 def learning_rate_schedule(config: A3CConfig, frames_per_update: int) -> optax.Schedule:
-    """config.base_learning_rate annealed linearly to 0 over config.lr_anneal_frames (-1: max_frames;
-    0: constant), as a function of updates."""
+    """config.base_learning_rate annealed linearly to config.final_lr_fraction of itself over
+    config.lr_anneal_frames (-1: max_frames; 0: constant), as a function of updates."""
+    start = config.base_learning_rate
     if config.lr_anneal_frames == 0:
-        return optax.constant_schedule(config.base_learning_rate)
+        return optax.constant_schedule(start)
     frames = config.max_frames if config.lr_anneal_frames == -1 else config.lr_anneal_frames
-    return _linear_over_frames(config.base_learning_rate, 0.0, frames, frames_per_update)
+    return _linear_over_frames(start, start * config.final_lr_fraction, frames, frames_per_update)
 
 
 def entropy_beta_schedule(config: A3CConfig, frames_per_update: int) -> optax.Schedule:
