@@ -15,7 +15,7 @@ ARCH_DEFAULTS = {"ff": dict(learning_rate=6e-4, value_coef=0.25, frame_stack=2),
 
 # What checkpoints written before a field existed were trained with.
 BEFORE_THE_FIELD = dict(frame_norm="centre", lr_anneal_frames=-1, head_init="zero",
-                        centred_features=False, frame_stack=4, final_lr_fraction=0.0)
+                        centred_features=False, frame_stack=4)
 
 
 class ConfigError(ValueError):
