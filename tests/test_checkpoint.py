@@ -78,6 +78,8 @@ def test_lstm_checkpoint_refused_as_ff(tmp_path):
      "trained with --optimizer adam, this run has --optimizer rmsprop (use --optimizer adam)"),
     (dict(arch="lstm", lstm_size=16), dict(arch="lstm", lstm_size=8),
      "trained with --lstm-size 16, this run has --lstm-size 8 (use --lstm-size 16)"),
+    (dict(param_average=0.0), dict(param_average=0.1),
+     "trained with --param-average 0.0, this run has --param-average 0.1 (use --param-average 0.0)"),
 ])
 def test_a_checkpoint_of_other_settings_is_refused_for_training(tmp_path, saved, resumed, message):
     result = a3c_jax.train(tiny_config(tmp_path, **saved), progress_every=0)
@@ -101,6 +103,20 @@ def test_settings_that_shape_frames_are_checked_only_for_frames():
     vectors = dataclasses.replace(ckpt, obs_shape=(4,))
     checkpoint.check_compatible(vectors, num_actions=6, obs_shape=(4,), config=other)
     checkpoint.check_compatible(ckpt, num_actions=6, obs_shape=(4, 84, 84))  # evaluation: its own
+
+
+def test_the_agent_of_a_checkpoint_is_its_params_average(tmp_path):
+    result = a3c_jax.train(tiny_config(tmp_path, param_average=0.5), progress_every=0)
+    ckpt = checkpoint.load(result.checkpoint)
+    average = ckpt.opt_state["2"]["average"]  # chain(clip, adam, average_params)
+    jax.tree.map(np.testing.assert_array_equal, ckpt.average_params, average)
+    assert not np.array_equal(ckpt.average_params["params"]["policy"]["kernel"],
+                              ckpt.params["params"]["policy"]["kernel"])
+    _, played = a3c_jax.load_agent(ckpt)
+    jax.tree.map(np.testing.assert_array_equal, serialization.to_state_dict(played), average)
+    last = a3c_jax.train(tiny_config(tmp_path, param_average=0.0, checkpoint_dir=str(tmp_path / "last")),
+                         progress_every=0)
+    assert checkpoint.load(last.checkpoint).average_params is None  # it plays its last params
 
 
 def test_an_exported_agent_is_small_evaluates_like_its_checkpoint_and_cannot_resume(tmp_path):

@@ -44,6 +44,7 @@ def test_paper_preset_gives_the_papers_settings():
     assert (config.gamma, config.entropy_beta, config.value_coef, config.gae_lambda) == (0.99, 0.01, 0.5, 1.0)
     assert (config.frame_norm, config.centred_features) == ("centre", False)  # the paper's torso
     assert config.frame_stack == 4
+    assert config.param_average == 0.0  # the agent plays its last params
     assert A3CConfig.paper(game="Breakout", num_workers=4).num_workers == 4  # flags still win
 
 
@@ -63,10 +64,11 @@ def test_the_learning_rate_value_weight_and_frame_stack_default_by_arch_unless_g
 
 def test_checkpoint_configs_from_before_a_field_keep_what_they_were_trained_with():
     stored = A3CConfig().to_dict()
-    for key in ("frame_norm", "lr_anneal_frames", "frame_stack"):
+    for key in ("frame_norm", "lr_anneal_frames", "frame_stack", "param_average"):
         del stored[key]
     config = A3CConfig.from_dict(stored)
     assert (config.frame_norm, config.lr_anneal_frames, config.frame_stack) == ("centre", -1, 4)
+    assert config.param_average == 0.0
 
 
 def test_config_round_trips_through_a_dict():

@@ -3,7 +3,8 @@ import numpy as np
 import optax
 
 from a3c_jax import A3CConfig, shared_adam, shared_rmsprop
-from a3c_jax.optim import entropy_beta_schedule, learning_rate_schedule, make_optimizer
+from a3c_jax.optim import (average_params, averaged_params, entropy_beta_schedule,
+                           learning_rate_schedule, make_optimizer)
 
 
 def test_eps_goes_inside_the_square_root():
@@ -102,3 +103,38 @@ def test_shared_adam_matches_optax_adam():
         u1, s1 = ours.update(grads, s1, params)
         u2, s2 = ref.update(grads, s2, params)
         np.testing.assert_allclose(u1["w"], u2["w"], rtol=1e-6)
+
+
+def run_average(fraction, steps):
+    """The params after each of `steps` updates of -1 from 0, and the average kept."""
+    opt = optax.chain(optax.sgd(1.0), average_params(fraction))
+    params = {"w": jnp.zeros(2)}
+    state = opt.init(params)
+    for _ in range(steps):
+        updates, state = opt.update({"w": jnp.ones(2)}, state, params)
+        params = optax.apply_updates(params, updates)
+    return params, averaged_params(state)
+
+
+def test_the_params_average_of_fraction_1_is_the_mean_of_all_updates():
+    params, average = run_average(1.0, 4)  # params -1, -2, -3, -4 after the updates
+    np.testing.assert_allclose(params["w"], [-4.0, -4.0])
+    np.testing.assert_allclose(average["w"], [-2.5, -2.5], rtol=1e-6)
+
+
+def test_the_params_average_weights_the_last_fraction_of_updates():
+    eta, steps = 1 / 0.1 - 1, 400
+    expected = 0.0
+    for t in range(1, steps + 1):
+        w = (eta + 1) / (t + eta)
+        expected = (1 - w) * expected + w * -float(t)
+    _, average = run_average(0.1, steps)
+    np.testing.assert_allclose(average["w"], [expected] * 2, rtol=1e-5)
+    assert -400 < expected < -360  # about the last 10% of the updates: a lag near 40
+
+
+def test_make_optimizer_keeps_a_params_average_unless_it_is_0():
+    params = {"w": jnp.zeros(3)}
+    kept = make_optimizer(A3CConfig(param_average=0.1), frames_per_update=20).init(params)
+    np.testing.assert_array_equal(averaged_params(kept)["w"], params["w"])
+    assert averaged_params(make_optimizer(A3CConfig(param_average=0.0), 20).init(params)) is None

@@ -1,4 +1,5 @@
-"""Checkpoints: one msgpack file `<Game>_<frames>` with params, optimizer state, config and counters.
+"""Checkpoints: one msgpack file `<Game>_<frames>` with params, optimizer state, the params
+average (the agent that plays), config and counters.
 
 Written to a temporary file and renamed into place, so a checkpoint file is either
 complete or absent; the newest few are kept.
@@ -12,6 +13,7 @@ from typing import Any
 from flax import serialization
 
 from a3c_jax.config import A3CConfig
+from a3c_jax.optim import averaged_params
 
 FORMAT = "a3c_jax-checkpoint-1"
 
@@ -31,6 +33,12 @@ class Checkpoint:
     obs_shape: tuple
     params: Any  # state dict (nested dicts of numpy arrays)
     opt_state: Any  # state dict (restore with flax.serialization.from_state_dict); None in an exported agent
+    average_params: Any = None  # state dict of the params average (optim.average_params); None: none kept
+
+    @property
+    def agent_params(self):
+        """The params the agent plays (evaluate, export): the average where the run kept one."""
+        return self.params if self.average_params is None else self.average_params
 
 
 def checkpoint_name(label: str, frames: int) -> str:
@@ -51,6 +59,7 @@ def save(directory: str, label: str, *, config: A3CConfig, params, opt_state, fr
         "obs_shape": list(obs_shape),
         "params": serialization.to_state_dict(params),
         "opt_state": serialization.to_state_dict(opt_state),
+        "average_params": serialization.to_state_dict(averaged_params(opt_state)),
     }
     path = _write(os.path.join(directory, checkpoint_name(label, frames)), payload)
     for old in list_checkpoints(directory, label)[:-keep]:
@@ -59,11 +68,12 @@ def save(directory: str, label: str, *, config: A3CConfig, params, opt_state, fr
 
 
 def export_agent(ckpt: "Checkpoint", path: str) -> str:
-    """Writes ckpt without its optimizer state: a file a third the size, to evaluate or share an
-    agent (`python -m a3c_jax.evaluate --load_file PATH`); training cannot resume from it."""
+    """Writes ckpt's agent (Checkpoint.agent_params) without the optimizer state: a smaller file,
+    to evaluate or share (`python -m a3c_jax.evaluate --load_file PATH`); training cannot resume from it."""
     payload = {"format": FORMAT, "label": ckpt.label, "config": ckpt.config.to_dict(),
                "frames": ckpt.frames, "updates": ckpt.updates, "num_actions": ckpt.num_actions,
-               "obs_shape": list(ckpt.obs_shape), "params": ckpt.params, "opt_state": None}
+               "obs_shape": list(ckpt.obs_shape), "params": ckpt.agent_params, "opt_state": None,
+               "average_params": None}
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     return _write(path, payload)
 
@@ -126,7 +136,8 @@ def load(path: str) -> Checkpoint:
             path=path, label=str(payload["label"]), config=A3CConfig.from_dict(payload["config"]), frames=int(payload["frames"]),
             updates=int(payload["updates"]), num_actions=int(payload["num_actions"]),
             obs_shape=tuple(int(n) for n in payload["obs_shape"]),
-            params=payload["params"], opt_state=payload["opt_state"])
+            params=payload["params"], opt_state=payload["opt_state"],
+            average_params=payload.get("average_params"))
     except (KeyError, TypeError, ValueError) as error:
         raise CheckpointError(f"{path!r} is a damaged a3c_jax checkpoint ({error}): "
                               f"pass another checkpoint") from None
@@ -149,13 +160,14 @@ def check_compatible(ckpt: Checkpoint, *, num_actions: int, obs_shape: tuple,
 
 def _setting_problems(saved: A3CConfig, run: A3CConfig, frames: bool) -> list[str]:
     """The settings in which a resumed run differs from its checkpoint's and which matter:
-    with another value the saved arrays would not fit (arch, lstm_size, optimizer) or the
-    network would compute another function of the same inputs (frame_norm, centred_features)."""
+    with another value the saved arrays would not fit (arch, lstm_size, optimizer,
+    param_average) or the network would compute another function of the same inputs
+    (frame_norm, centred_features)."""
     problems = []
     if saved.arch != run.arch:
         problems.append(f"it is an {saved.arch.upper()} checkpoint but the agent is "
                         f"{run.arch.upper()} (use --arch {saved.arch})")
-    fields = (["optimizer"] + (["lstm_size"] if saved.arch == run.arch == "lstm" else [])
+    fields = (["optimizer", "param_average"] + (["lstm_size"] if saved.arch == run.arch == "lstm" else [])
               + (["frame_norm", "frame_stack", "centred_features"] if frames else []))
     saved_used, run_used = saved.as_used(), run.as_used()
     for field in fields:

@@ -117,14 +117,15 @@ def _checkpoint_agent(ckpt: checkpoint.Checkpoint, env, game: Game, check_label:
 
 
 def load_agent(ckpt: str | checkpoint.Checkpoint) -> tuple[A3CNetworks, Any]:
-    """A checkpoint's (or exported agent's) networks and params, ready for
-    networks.act(params, obs [B, ...], carry, reset [B], key) or networks.module.apply."""
+    """A checkpoint's (or exported agent's) networks and the params its agent plays
+    (Checkpoint.agent_params), ready for networks.act(params, obs [B, ...], carry, reset [B],
+    key) or networks.module.apply."""
     if isinstance(ckpt, str):
         ckpt = checkpoint.load(ckpt)
     obs_dtype = np.uint8 if len(ckpt.obs_shape) == 3 else np.float32  # frames or vectors
     networks = make_networks(ckpt.obs_shape, obs_dtype, ckpt.num_actions,
                              **network_options(ckpt.config))
-    return networks, serialization.from_state_dict(networks.init(jax.random.PRNGKey(0)), ckpt.params)
+    return networks, serialization.from_state_dict(networks.init(jax.random.PRNGKey(0)), ckpt.agent_params)
 
 
 def _random_agent(num_actions: int, seed: int) -> Act:

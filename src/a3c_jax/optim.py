@@ -1,5 +1,6 @@
 """Shared optimizers as optax transformations: pure here, shared by SharedState's lock; the
-schedules of the learning rate and the entropy bonus over updates."""
+schedules of the learning rate and the entropy bonus over updates; the params average the
+checkpoints' agent plays."""
 import math
 from typing import Callable, NamedTuple
 
@@ -47,6 +48,38 @@ def shared_adam(learning_rate: ScalarOrSchedule, b1: float = 0.9, b2: float = 0.
     return optax.chain(optax.scale_by_adam(b1, b2, eps), optax.scale_by_learning_rate(learning_rate))
 
 
+class ParamAverageState(NamedTuple):
+    count: jax.Array  # [] int32: updates averaged so far
+    average: optax.Params  # the average of the params after each of them
+
+
+def average_params(fraction: float) -> optax.GradientTransformation:
+    """Leaves the updates as they are and keeps in its state an average of the params they lead
+    to, weighted towards the last `fraction` of the updates so far: polynomial-decay averaging
+    (Shamir & Zhang 2013) with eta = 1 / fraction - 1,
+        average <- (1 - w) * average + w * params,   w = (eta + 1) / (count + eta).
+    Its window grows with the run, so short and long runs alike average their recent params.
+    Last in a chain (it needs the params the updates lead to)."""
+    eta = 1.0 / fraction - 1.0
+
+    def init_fn(params):
+        return ParamAverageState(jnp.zeros([], jnp.int32), jax.tree.map(jnp.asarray, params))
+
+    def update_fn(updates, state, params=None):
+        count = state.count + 1
+        weight = (eta + 1.0) / (count + eta)
+        new_params = optax.apply_updates(params, updates)
+        average = jax.tree.map(lambda a, p: (1.0 - weight) * a + weight * p, state.average, new_params)
+        return updates, ParamAverageState(count, average)
+
+    return optax.GradientTransformation(init_fn, update_fn)
+
+
+def averaged_params(opt_state):
+    """The params average in an optimizer state from make_optimizer, or None if it keeps none."""
+    return next((state.average for state in opt_state if isinstance(state, ParamAverageState)), None)
+
+
 def _linear_over_frames(start: float, end: float, frames: int,
                         frames_per_update: int) -> optax.Schedule:
     """start falling linearly to end over `frames` frames, as a function of updates."""
@@ -75,10 +108,12 @@ def entropy_beta_schedule(config: A3CConfig, frames_per_update: int) -> optax.Sc
 
 
 def make_optimizer(config: A3CConfig, frames_per_update: int) -> optax.GradientTransformation:
-    """Global-norm clipping, then the configured shared optimizer with the annealed learning rate."""
+    """Global-norm clipping, then the configured shared optimizer with the annealed learning
+    rate, then (config.param_average > 0) the params average."""
     schedule = learning_rate_schedule(config, frames_per_update)
     if config.optimizer == "adam":
         optimizer = shared_adam(schedule, eps=config.adam_eps)
     else:
         optimizer = shared_rmsprop(schedule, config.rmsprop_decay, config.rmsprop_eps)
-    return optax.chain(optax.clip_by_global_norm(config.max_grad_norm), optimizer)
+    average = [average_params(config.param_average)] if config.param_average > 0 else []
+    return optax.chain(optax.clip_by_global_norm(config.max_grad_norm), optimizer, *average)
