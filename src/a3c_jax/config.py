@@ -84,8 +84,9 @@ class A3CConfig:
     param_average: float = 0.1
     """The agent a checkpoint plays (evaluate, export) is an average of the params over about
     this fraction of the updates so far, the latest weighted most (optim.average_params); 0: the
-    last params (paper). Training uses the last params either way. On Pong at 15 minutes it
-    scored higher sampled than the last params (README: Learning speed)."""
+    last params (paper). Training uses the last params either way. Against the same
+    checkpoint's last params: +1.2, +1.0 and -0.4 on Pong at 15 minutes (an average of about
+    this window), +6.2 on Breakout at 45 (README: Learning speed)."""
     max_frames: int = 10_000_000
     """Training budget in environment frames (4 per agent step on Atari)."""
     lstm_size: int = 256
