@@ -63,7 +63,7 @@ def average_params(fraction: float) -> optax.GradientTransformation:
     eta = 1.0 / fraction - 1.0
 
     def init_fn(params):
-        return ParamAverageState(jnp.zeros([], jnp.int32), jax.tree.map(jnp.asarray, params))
+        return ParamAverageState(jnp.zeros([], jnp.int32), params)
 
     def update_fn(updates, state, params=None):
         count = state.count + 1
