@@ -69,6 +69,8 @@ CODE_NOTES = {
     "pong_attempt103": "defaults, XLA_FLAGS=--xla_cpu_multi_thread_eigen=false (no faster: bench 1.02x)",
     "pong_attempt117": "defaults, a diagnostic: Pong's score rows (0-8 of 84) set to the background",
     "pong_attempt133": "--max-frames 6500000, the rate held for its first 70%, code since reverted",
+    "pong_attempt136": "its first minute beside attempt 135's evaluation, its last 3 beside attempt 137",
+    "pong_attempt137": "its first 8 minutes beside attempt 136's end and evaluation",
 }
 # Config fields that say where a run wrote, not how it learnt.
 NOT_SETTINGS = {"game", "max_frames", "checkpoint_dir", "run_dir", "log_dir", "checkpoint_every",
