@@ -88,8 +88,9 @@ def summarise(path: str, bar: float, entropy_at: int) -> dict:
     returns = np.array([float(r["episode_return"]) for r in rows])
     wall = np.array([float(r["wall_time"]) for r in rows])
     steps_per_update = _steps_per_update(path)
-    mean50 = np.convolve(returns, np.ones(50) / 50, mode="valid") if len(returns) >= 50 else []
-    reached = np.flatnonzero(np.asarray(mean50) >= bar)
+    # sums of 50 integer returns are exact; a mean through 1/50 lands either side of the bar
+    sum50 = np.convolve(returns, np.ones(50), mode="valid") if len(returns) >= 50 else []
+    reached = np.flatnonzero(np.asarray(sum50) >= 50 * bar)
     near = rows[int(np.argmin(np.abs(frames - entropy_at)))]  # the game that ended closest to it
     entropy = float(near["entropy"]) / steps_per_update if steps_per_update and near["entropy"] else None
     dead_path = path.removesuffix("_metrics.csv") + "_dead_units.txt"
