@@ -43,8 +43,8 @@ class A3CConfig:
     gamma: float = 0.99
     """Discount factor (paper: 0.99)."""
     gae_lambda: float = 1.0
-    """GAE(lambda) for the advantage; 1.0 gives the paper's n-step advantage exactly (0.95 reached
-    Pong's 18 in fewer frames in four of five runs, untried on Breakout: README, Learning speed)."""
+    """GAE(lambda) for the advantage; 1.0 gives the paper's n-step advantage exactly (0.95 was
+    the slower of both seed pairs run against it on Pong: README, Learning speed)."""
     learning_rate: float | None = None
     """Learning rate (paper: 7e-4 with RMSProp); unset, the arch's measured one
     (ARCH_DEFAULTS, `base_learning_rate`): 6e-4 for ff (faster on Pong than 1e-4 and
