@@ -60,3 +60,14 @@ def test_results_are_listed_in_the_order_they_ran(tmp_path):
     names = [os.path.basename(p).removesuffix("_metrics.csv") for p in ab.pong_results(str(tmp_path))]
     assert names == ["pong_attempt9", "pong_attempt10", "pong_attempt57", "pong_attempt57b",
                      "ab_pong_a11", "pong", "pong_lstm"]
+
+
+def test_a_mean_exactly_at_the_bar_reaches_it(tmp_path):
+    """The first 50 games all at -15 reach the bar -15 (a mean through 1/50 fell just under it)."""
+    path = tmp_path / "pong_attempt1001_metrics.csv"
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["frames", "wall_time", "episode_return", "entropy"])
+        for i in range(1, 61):
+            writer.writerow([25_000 * i, 6.0 * i, -21.0 if i <= 10 else -15.0, ""])
+    assert ab.summarise(str(path), bar=-15, entropy_at=0)["frames_to_bar"] == 25_000 * 60
