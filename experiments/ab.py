@@ -71,10 +71,8 @@ CODE_NOTES = {
     "pong_attempt133": "--max-frames 6500000, the rate held for its first 70%, code since reverted",
     "pong_attempt136": "its first minute beside attempt 135's evaluation, its last 3 beside attempt 137",
     "pong_attempt137": "its first 8 minutes beside attempt 136's end and evaluation",
-    "pong_attempt139": "stopped at 5.5M frames on a host at half speed; 10 games each evaluation",
-    "pong_attempt140": "stopped at 5.5M frames on a host at half speed; 10 games each evaluation",
-    "pong_attempt141": "stopped at 5.5M frames on a host at half speed; 10 games each evaluation",
-    "pong_attempt142": "stopped at 5.5M frames on a host at half speed; 10 games each evaluation",
+    **{f"pong_attempt{n}": "stopped at 5.5M frames on a host at half speed; 10 games each evaluation"
+       for n in range(139, 143)},
 }
 # Config fields that say where a run wrote, not how it learnt.
 NOT_SETTINGS = {"game", "max_frames", "checkpoint_dir", "run_dir", "log_dir", "checkpoint_every",

@@ -10,13 +10,14 @@ import ab  # noqa: E402
 from a3c_jax.config import A3CConfig  # noqa: E402
 
 
-def keep_run(results, name, config=None, evaluations=()):
-    """A kept 200-game run: -21 for 100 games, then 20; game i ends at 25,000 i frames, 6 i seconds."""
+def keep_run(results, name, config=None, evaluations=(), returns=(-21.0,) * 100 + (20.0,) * 100):
+    """A kept run of the given returns (default 200 games: -21 for 100, then 20); game i ends at
+    25,000 i frames, 6 i seconds."""
     with open(results / f"{name}_metrics.csv", "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["frames", "wall_time", "episode_return", "entropy"])
-        for i in range(1, 201):
-            writer.writerow([25_000 * i, 6.0 * i, -21.0 if i <= 100 else 20.0, ""])
+        for i, episode_return in enumerate(returns, start=1):
+            writer.writerow([25_000 * i, 6.0 * i, episode_return, ""])
     if config is not None:
         with open(results / f"{name}_config.json", "w") as f:
             json.dump(config, f)
@@ -63,11 +64,6 @@ def test_results_are_listed_in_the_order_they_ran(tmp_path):
 
 
 def test_a_mean_exactly_at_the_bar_reaches_it(tmp_path):
-    """The first 50 games all at -15 reach the bar -15 (a mean through 1/50 fell just under it)."""
-    path = tmp_path / "pong_attempt1001_metrics.csv"
-    with open(path, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["frames", "wall_time", "episode_return", "entropy"])
-        for i in range(1, 61):
-            writer.writerow([25_000 * i, 6.0 * i, -21.0 if i <= 10 else -15.0, ""])
-    assert ab.summarise(str(path), bar=-15, entropy_at=0)["frames_to_bar"] == 25_000 * 60
+    """50 games all at -15 reach the bar -15 (a mean through 1/50 fell just under it)."""
+    path = keep_run(tmp_path, "pong_attempt1001", returns=(-21.0,) * 10 + (-15.0,) * 50)
+    assert ab.summarise(path, bar=-15, entropy_at=0)["frames_to_bar"] == 25_000 * 60
