@@ -73,6 +73,8 @@ CODE_NOTES = {
     "pong_attempt137": "its first 8 minutes beside attempt 136's end and evaluation",
     **{f"pong_attempt{n}": "stopped at 5.5M frames on a host at half speed; 10 games each evaluation"
        for n in range(139, 143)},
+    **{f"pong_attempt{n}": "stopped at 4.5M frames on a host at half speed; 10 games each evaluation"
+       for n in range(143, 145)},
 }
 # Config fields that say where a run wrote, not how it learnt.
 NOT_SETTINGS = {"game", "max_frames", "checkpoint_dir", "run_dir", "log_dir", "checkpoint_every",
