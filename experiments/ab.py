@@ -75,6 +75,10 @@ CODE_NOTES = {
        for n in range(139, 143)},
     **{f"pong_attempt{n}": "stopped at 4.5M frames on a host at half speed; 10 games each evaluation"
        for n in range(143, 145)},
+    **{f"pong_attempt{n}": "each agent step 6 emulator frames instead of 4, a patch outside the "
+       "package; stopped at 4.5M frames on a host at half speed; 10 games each evaluation"
+       for n in range(145, 147)},
+    "pong_attempt147": "`make pong`'s command, a host at half speed speeding up",
 }
 # Config fields that say where a run wrote, not how it learnt.
 NOT_SETTINGS = {"game", "max_frames", "checkpoint_dir", "run_dir", "log_dir", "checkpoint_every",
