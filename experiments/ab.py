@@ -79,6 +79,7 @@ CODE_NOTES = {
        "package; stopped at 4.5M frames on a host at half speed; 10 games each evaluation"
        for n in range(145, 147)},
     "pong_attempt147": "`make pong`'s command, a host at half speed speeding up",
+    "pong_attempt148": "`make pong`'s command, a host at half speed",
 }
 # Config fields that say where a run wrote, not how it learnt.
 NOT_SETTINGS = {"game", "max_frames", "checkpoint_dir", "run_dir", "log_dir", "checkpoint_every",

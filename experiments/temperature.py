@@ -9,7 +9,9 @@ step (at tau 1). A score that rises as tau falls means the points are lost to sa
 in a policy that already ranks the actions right.
 
 It also says where the points are lost: in how many games the opponent won the first
-point (the first nonzero reward is negative) and how many of its points came later.
+point (the first nonzero reward is negative), how many of its points came later, and how
+often the agent won a point after winning the one before and after losing it (a stalled
+agent wins alternate points: it has learnt the serve that follows a lost point only).
 --first-points N plays N more games (16 at a time) only up to their first point, sampled
 and greedy, and prints how many of those first points the agent won (with --episodes 0, only
 those).
@@ -42,6 +44,16 @@ class LostPoints(gym.vector.VectorWrapper):
                 self.lost.append(self.points)
             self.points += 1
         return obs, reward, terminated, truncated, info
+
+
+def point_after_point(points: int, lost: list[int]) -> np.ndarray:
+    """[2, 2] counts of consecutive point pairs of one game of `points` points, the agent
+    losing those in `lost`: row = the earlier point lost (0) / won (1), column = the later."""
+    won = np.ones(points, int)
+    won[lost] = 0
+    pairs = np.zeros((2, 2), int)
+    np.add.at(pairs, (won[:-1], won[1:]), 1)
+    return pairs
 
 
 def first_points(env, act, seed: int, max_steps: int = 2000) -> np.ndarray:
@@ -88,6 +100,7 @@ def main():
     print(f"{args.checkpoint}: {ckpt.frames:,} frames trained, {args.episodes} games per tau")
     for tau in args.taus if args.episodes > 0 else []:
         scores, entropies, first_lost, later_lost = [], [], 0, 0
+        pairs = np.zeros((2, 2), int)
         for episode in range(args.episodes):
             carry, key = networks.initial_carry(1), jax.random.PRNGKey(episode)
 
@@ -101,10 +114,12 @@ def main():
             lost_first = env.lost[:1] == [0]
             first_lost += lost_first
             later_lost += len(env.lost) - lost_first
+            pairs += point_after_point(env.points, env.lost)
         print(f"tau {tau:g}: mean {np.mean(scores):.2f} +- {np.std(scores):.2f} "
               f"(min {min(scores):g}, max {max(scores):g}) | entropy per step {np.mean(entropies):.3f} | "
               f"first point lost in {first_lost} of {args.episodes} games, "
-              f"{later_lost / args.episodes:.2f} later points lost per game",
+              f"{later_lost / args.episodes:.2f} later points lost per game | point won after a won "
+              f"point {pairs[1, 1]} of {pairs[1].sum()}, after a lost one {pairs[0, 1]} of {pairs[0].sum()}",
               flush=True)
     env.close()
     if args.first_points:

@@ -6,7 +6,7 @@ import gymnasium as gym
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "experiments"))
-from temperature import LostPoints, first_points  # noqa: E402
+from temperature import LostPoints, first_points, point_after_point  # noqa: E402
 
 
 class ScriptedRewards(gym.vector.VectorEnv):
@@ -59,3 +59,9 @@ def test_first_points_keeps_each_games_first_sign():
     assert signs.tolist() == [1, -1]
     env = ScriptedBatch([[0, 0, 0, 0, 0], [0, 0, 0, 0, 1]])
     assert first_points(env, lambda obs, reset: np.zeros(2, np.int64), seed=0, max_steps=4).tolist() == [0, 0]
+
+
+def test_point_after_point_counts_consecutive_pairs():
+    # points W L W L W W: won after won once (4 -> 5), lost after won twice, won after lost twice
+    assert point_after_point(6, [1, 3]).tolist() == [[0, 2], [2, 1]]
+    assert point_after_point(1, [0]).sum() == 0  # one point makes no pair
