@@ -80,6 +80,7 @@ CODE_NOTES = {
        for n in range(145, 147)},
     "pong_attempt147": "`make pong`'s command, a host at half speed speeding up",
     "pong_attempt148": "`make pong`'s command, a host at half speed",
+    "pong_attempt149": "`make pong`'s command with a checkpoint every 0.5M frames, a host at half speed",
 }
 # Config fields that say where a run wrote, not how it learnt.
 NOT_SETTINGS = {"game", "max_frames", "checkpoint_dir", "run_dir", "log_dir", "checkpoint_every",
