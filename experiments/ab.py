@@ -81,6 +81,8 @@ CODE_NOTES = {
     "pong_attempt147": "`make pong`'s command, a host at half speed speeding up",
     "pong_attempt148": "`make pong`'s command, a host at half speed",
     "pong_attempt149": "`make pong`'s command with a checkpoint every 0.5M frames, a host at half speed",
+    "pong_attempt150": "a checkpoint every 0.5M frames; stopped at 4.0M frames on a host at half speed; "
+                       "10 games each evaluation",
 }
 # Config fields that say where a run wrote, not how it learnt.
 NOT_SETTINGS = {"game", "max_frames", "checkpoint_dir", "run_dir", "log_dir", "checkpoint_every",
