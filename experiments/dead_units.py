@@ -5,7 +5,10 @@
 
 Plays 300 steps in 8 training games with the checkpoint's own policy, then reads the
 activations of the library's torso on the next 8 x 20 frames. A unit counts as dead when
-it is not positive at any position of any of those frames: it then gets no gradient either.
+it is not positive at any position of any of those frames: a ReLU unit then gets no gradient
+either (an ELU one, `--dense-activation elu`, still does). It also says how many dense units
+have a positive weight into the value head, among those that never fire and those that do:
+early value errors push down every unit whose value weight is positive.
 """
 import argparse
 
@@ -57,9 +60,15 @@ def main():
         if step >= BURN_IN:
             frames.append(obs)
     env.close()
+    fired = {}  # layer name -> [units] bool
     for name, units in pre_activations(networks, params, np.concatenate(frames)).items():
-        fired = (units > 0).reshape(-1, units.shape[-1]).any(0)
-        print(f"{name}: {int((~fired).sum())} of {fired.size} units never fire")
+        fired[name] = (units > 0).reshape(-1, units.shape[-1]).any(0)
+        print(f"{name}: {int((~fired[name]).sum())} of {fired[name].size} units never fire")
+    if config.arch == "ff":  # the value head reads the dense units themselves
+        value_weight = np.asarray(params["params"]["value"]["kernel"])[:, 0]  # [256]
+        dead, alive = value_weight[~fired["dense"]], value_weight[fired["dense"]]
+        print(f"dense units with a positive value weight: {int((dead > 0).sum())} of those that "
+              f"never fire, {int((alive > 0).sum())} of those that do")
 
 
 if __name__ == "__main__":

@@ -93,12 +93,14 @@ def test_settings_that_shape_frames_are_checked_only_for_frames():
     ckpt = checkpoint.Checkpoint(path="Pong_1", label="Pong", config=saved, frames=1, updates=1,
                                  num_actions=6, obs_shape=(4, 84, 84), params={}, opt_state={})
     other = dataclasses.replace(saved, frame_norm="centre", centred_features=False, head_init="zero",
-                                frame_stack=2)
+                                frame_stack=2, dense_activation="elu")
     with pytest.raises(CheckpointError) as refused:
         checkpoint.check_compatible(ckpt, num_actions=6, obs_shape=(4, 84, 84), config=other)
     assert "(use --frame-norm std); it was trained with --frame-stack 4, this run has " \
            "--frame-stack 2 (use --frame-stack 4); it was trained with --centred-features" \
         in str(refused.value)
+    assert "trained with --dense-activation relu, this run has --dense-activation elu " \
+           "(use --dense-activation relu)" in str(refused.value)
     assert "head" not in str(refused.value)  # the heads' initialisation does not outlive the start
     vectors = dataclasses.replace(ckpt, obs_shape=(4,))
     checkpoint.check_compatible(vectors, num_actions=6, obs_shape=(4,), config=other)

@@ -22,6 +22,7 @@ from a3c_jax import A3CConfig, ConfigError
     ("value_coef", -0.5, ">= 0"),
     ("frame_norm", "none", "centre or std"),
     ("head_init", "random", "zero or scaled"),
+    ("dense_activation", "tanh", "relu or elu"),
     ("lr_anneal_frames", -2, "-1 (anneal over max_frames)"),
     ("final_lr_fraction", 1.5, "in [0, 1]"),
     ("entropy_anneal_frames", -1, "0 (constant) or a frame count"),
@@ -43,6 +44,7 @@ def test_paper_preset_gives_the_papers_settings():
     assert config.entropy_anneal_frames == 0  # a constant entropy bonus
     assert (config.gamma, config.entropy_beta, config.value_coef, config.gae_lambda) == (0.99, 0.01, 0.5, 1.0)
     assert (config.frame_norm, config.centred_features) == ("centre", False)  # the paper's torso
+    assert config.dense_activation == "relu"
     assert config.frame_stack == 4
     assert config.param_average == 0.0  # the agent plays its last params
     assert A3CConfig.paper(game="Breakout", num_workers=4).num_workers == 4  # flags still win

@@ -173,13 +173,15 @@ def test_std_frames_make_contrast_not_matter():
 
 
 @jax.default_matmul_precision("highest")  # a GPU's default (TF32) differs by 1e-3 between routes
-@pytest.mark.parametrize("arch, centred, frame_norm", [("ff", True, "std"), ("ff", False, "centre"),
-                                                       ("lstm", True, "std")])
-def test_the_update_reusing_the_acting_layers_gives_the_recomputed_gradient(arch, centred, frame_norm):
+@pytest.mark.parametrize("arch, centred, frame_norm, dense", [
+    ("ff", True, "std", "relu"), ("ff", False, "centre", "relu"), ("lstm", True, "std", "relu"),
+    ("ff", True, "std", "elu")])
+def test_the_update_reusing_the_acting_layers_gives_the_recomputed_gradient(arch, centred, frame_norm,
+                                                                            dense):
     """A rollout's update takes the torso's outputs from acting (act_keeping_layers) instead of
     running the torso again: same outputs and the same params gradient as the plain unroll."""
     config = A3CConfig(arch=arch, centred_features=centred, frame_norm=frame_norm, t_max=3,
-                       envs_per_worker=2, lstm_size=16)
+                       envs_per_worker=2, lstm_size=16, dense_activation=dense)
     net = make_networks((2, 84, 84), np.uint8, 6, **network_options(config))
     params = net.init(jax.random.PRNGKey(0))
     rng = np.random.default_rng(0)
@@ -204,3 +206,19 @@ def test_the_update_reusing_the_acting_layers_gives_the_recomputed_gradient(arch
     for a, b_ in zip(flat_reused, flat_recomputed):
         assert float(jnp.abs(b_).max()) > 0  # every layer, the torso's included, has a gradient
         np.testing.assert_allclose(a, b_, rtol=1e-4, atol=1e-6 * float(jnp.abs(b_).max()))
+
+
+@pytest.mark.parametrize("dense, alive", [("relu", False), ("elu", True)])
+def test_an_elu_dense_unit_pushed_below_zero_still_learns(dense, alive):
+    """Every dense unit's input pushed below zero (kernel 0, bias -2): ReLU units give no output and
+    get no gradient, ELU units give ELU(-2) = -0.86 and still get one."""
+    net = make_networks((2, 84, 84), np.uint8, num_actions=6, frame_norm="std", dense_activation=dense)
+    params = net.init(jax.random.PRNGKey(0))
+    params["params"]["dense"]["kernel"] = jnp.zeros_like(params["params"]["dense"]["kernel"])
+    params["params"]["dense"]["bias"] = jnp.full(256, -2.0)
+    obs = np.random.default_rng(0).integers(0, 256, (4, 2, 84, 84), dtype=np.uint8)
+    value = lambda p: jnp.sum(net.module.apply(p, obs, net.initial_carry(4), np.zeros(4, bool))[1])
+    features = net.module.apply(params, obs, method=ActorCritic.torso)
+    grad = jax.grad(value)(params)["params"]["dense"]["kernel"]
+    np.testing.assert_allclose(features, np.expm1(-2.0) if alive else 0.0, rtol=1e-5)
+    assert (float(jnp.abs(grad).max()) > 0) == alive

@@ -162,13 +162,13 @@ def _setting_problems(saved: A3CConfig, run: A3CConfig, frames: bool) -> list[st
     """The settings in which a resumed run differs from its checkpoint's and which matter:
     with another value the saved arrays would not fit (arch, lstm_size, optimizer,
     param_average) or the network would compute another function of the same inputs
-    (frame_norm, centred_features)."""
+    (frame_norm, centred_features, dense_activation)."""
     problems = []
     if saved.arch != run.arch:
         problems.append(f"it is an {saved.arch.upper()} checkpoint but the agent is "
                         f"{run.arch.upper()} (use --arch {saved.arch})")
     fields = (["optimizer", "param_average"] + (["lstm_size"] if saved.arch == run.arch == "lstm" else [])
-              + (["frame_norm", "frame_stack", "centred_features"] if frames else []))
+              + (["frame_norm", "frame_stack", "centred_features", "dense_activation"] if frames else []))
     saved_used, run_used = saved.as_used(), run.as_used()
     for field in fields:
         was, now = saved_used[field], run_used[field]

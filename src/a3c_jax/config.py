@@ -7,6 +7,7 @@ OPTIMIZERS = ("rmsprop", "adam")
 BACKENDS = ("threads", "ray")
 FRAME_NORMS = ("centre", "std")
 HEAD_INITS = ("zero", "scaled")
+DENSE_ACTIVATIONS = ("relu", "elu")
 # What learning_rate, value_coef and frame_stack are when left unset: measured per arch,
 # with Adam (README: Learning speed).
 ARCH_DEFAULTS = {"ff": dict(learning_rate=6e-4, value_coef=0.25, frame_stack=2),
@@ -15,7 +16,8 @@ ARCH_DEFAULTS = {"ff": dict(learning_rate=6e-4, value_coef=0.25, frame_stack=2),
 
 # What checkpoints written before a field existed were trained with.
 BEFORE_THE_FIELD = dict(frame_norm="centre", lr_anneal_frames=-1, head_init="zero",
-                        centred_features=False, frame_stack=4, param_average=0.0)
+                        centred_features=False, frame_stack=4, param_average=0.0,
+                        dense_activation="relu")
 
 
 class ConfigError(ValueError):
@@ -107,6 +109,11 @@ class A3CConfig:
     ActorCritic.centred). Uncentred, Adam moved all of a unit's weights one way at once: Breakout's
     conv2 died within 0.5M frames and Pong took 2.7M frames to -15; centred, none of conv2
     died and Pong's last 20 games averaged 17.7 at 3M frames (README: Learning speed)."""
+    dense_activation: str = "relu"
+    """The image torso's dense layer: `relu` (the paper's) or `elu`. With ReLU, most dense units
+    stop firing within Pong's first 0.5M frames (the early value errors push down every unit
+    whose value weight is positive) and come back only as the agent starts to win points;
+    ELU units cannot stop (README: Learning speed)."""
     sticky_actions: bool = False
     """Repeat the previous action with probability 0.25 (ALE v5). Off for fidelity to the paper."""
     max_episode_frames: int = 108_000
@@ -141,6 +148,8 @@ class A3CConfig:
         require(self.optimizer in OPTIMIZERS, "optimizer", " or ".join(OPTIMIZERS))
         require(self.frame_norm in FRAME_NORMS, "frame_norm", " or ".join(FRAME_NORMS))
         require(self.head_init in HEAD_INITS, "head_init", " or ".join(HEAD_INITS))
+        require(self.dense_activation in DENSE_ACTIVATIONS, "dense_activation",
+                " or ".join(DENSE_ACTIVATIONS))
         require(self.backend in BACKENDS, "backend", " or ".join(BACKENDS))
         require(int(self.max_worker_restarts) >= 0, "max_worker_restarts", "an integer >= 0")
         require(int(self.lr_anneal_frames) >= -1, "lr_anneal_frames",
@@ -178,7 +187,7 @@ class A3CConfig:
                      lr_anneal_frames=320_000_000, final_lr_fraction=0.0, entropy_beta=0.01,
                      entropy_anneal_frames=0, value_coef=0.5, gamma=0.99, gae_lambda=1.0,
                      frame_norm="centre", frame_stack=4, centred_features=False,
-                     param_average=0.0)
+                     dense_activation="relu", param_average=0.0)
         return cls(**{**paper, **overrides})
 
     @property

@@ -50,6 +50,15 @@ def centred_maps(x):
     return x - x.mean(axis=(1, 2), keepdims=True)
 
 
+DENSE_ACTIVATIONS = {"relu": nn.relu, "elu": nn.elu}
+
+
+def activation_slope(out, activation: str = "relu"):
+    """The activation's derivative at its input, from its output out: ReLU' = [out > 0],
+    ELU' = 1 where out > 0, else out + 1."""
+    return jnp.where(out > 0, 1.0, out + 1.0) if activation == "elu" else (out > 0)
+
+
 def _conv_layer(p, x):
     return strided_conv(x, p["kernel"]) + p["bias"]
 
@@ -58,8 +67,8 @@ def _dense_layer(p, x):
     return x.reshape(x.shape[0], -1) @ p["kernel"] + p["bias"]
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
-def replayed_torso(centred_features: bool, torso_params, x0, a1, a2, features):
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1))
+def replayed_torso(centred_features: bool, dense_activation: str, torso_params, x0, a1, a2, features):
     """The image torso's features [N, 256] from the layer outputs act already computed
     (ActorCritic.image_layers: a1, a2, features, with x0 = normalised_frames of the same
     obs [N, 84, 84, C]), with the params' gradient jax.grad of the torso gives, but
@@ -67,21 +76,22 @@ def replayed_torso(centred_features: bool, torso_params, x0, a1, a2, features):
     return features
 
 
-def _replayed_torso_fwd(centred_features, torso_params, x0, a1, a2, features):
+def _replayed_torso_fwd(centred_features, dense_activation, torso_params, x0, a1, a2, features):
     return features, (torso_params, x0, a1, a2, features)
 
 
-def _replayed_torso_bwd(centred_features, residuals, d_features):
+def _replayed_torso_bwd(centred_features, dense_activation, residuals, d_features):
     p, x0, a1, a2, features = residuals
     centre = centred_maps if centred_features else (lambda x: x)
     grads, d_out = {}, d_features
-    for name, layer, x, out in (("dense", _dense_layer, centre(a2), features),
-                                ("conv2", _conv_layer, centre(a1), a2),
-                                ("conv1", _conv_layer, x0, a1)):
-        # Each layer is linear before its ReLU, so its vjp needs only its input; XLA drops the
+    for name, layer, x, out, activation in (
+            ("dense", _dense_layer, centre(a2), features, dense_activation),
+            ("conv2", _conv_layer, centre(a1), a2, "relu"),
+            ("conv1", _conv_layer, x0, a1, "relu")):
+        # Each layer is linear before its activation, so its vjp needs only its input; XLA drops the
         # forward that jax.vjp traces, and conv1's input gradient.
         _, layer_vjp = jax.vjp(layer, p[name], x)
-        grads[name], d_x = layer_vjp(d_out * (out > 0))
+        grads[name], d_x = layer_vjp(d_out * activation_slope(out, activation))
         d_out = centre(d_x)
     return grads, None, None, None, None
 
@@ -97,9 +107,9 @@ class ActorCritic(nn.Module):
     """torso -> (LSTM core) -> softmax policy and linear value heads.
 
     Images [B, C, H, W] uint8 (C stacked frames) go through the paper's torso:
-    conv 16 8x8/4, conv 32 4x4/2, dense 256, ReLU, each frame first normalised as
-    `frame_norm` says (normalised_frames) and, with `centred_features`, each conv feature map
-    centred over the image before the next layer (centred).
+    conv 16 8x8/4, conv 32 4x4/2, dense 256, each with ReLU (the dense layer: `dense_activation`),
+    each frame first normalised as `frame_norm` says (normalised_frames) and, with
+    `centred_features`, each conv feature map centred over the image before the next layer (centred).
     Vectors [B, D] go through an MLP (64, 64, tanh), the usual torso for classic control.
     Glorot initialisation everywhere but the two heads (`head_init`): `scaled` gives each
     output's weights norm 0.01 (policy) and 1 (value), as the PyTorch A3C; `zero` starts them at 0.
@@ -111,6 +121,7 @@ class ActorCritic(nn.Module):
     frame_norm: str = "centre"
     head_init: str = "scaled"
     centred_features: bool = True
+    dense_activation: str = "relu"
 
     def setup(self):
         self.conv1 = StridedConv(16, 8, kernel_init=glorot)  # 8x8, stride 4
@@ -139,7 +150,8 @@ class ActorCritic(nn.Module):
         conv2 [N, 9, 9, 32], dense [N, 256] (the features). replayed_torso mirrors this."""
         a1 = nn.relu(self.conv1(normalised_frames(obs, self.frame_norm)))
         a2 = nn.relu(self.conv2(self.centred(a1)))
-        return a1, a2, nn.relu(self.dense(self.centred(a2).reshape(a2.shape[0], -1)))
+        dense = DENSE_ACTIVATIONS[self.dense_activation]
+        return a1, a2, dense(self.dense(self.centred(a2).reshape(a2.shape[0], -1)))
 
     def centred(self, x):
         """centred_maps when centred_features, else x unchanged."""
@@ -183,15 +195,17 @@ class A3CNetworks:
 def network_options(config) -> dict:
     """The A3CConfig fields that shape the network, as make_networks keywords."""
     return dict(arch=config.arch, lstm_size=config.lstm_size, frame_norm=config.frame_norm,
-                head_init=config.head_init, centred_features=config.centred_features)
+                head_init=config.head_init, centred_features=config.centred_features,
+                dense_activation=config.dense_activation)
 
 
 def make_networks(obs_shape, obs_dtype, num_actions: int, arch: str = "ff",
                   lstm_size: int = 256, frame_norm: str = "centre",
-                  head_init: str = "scaled", centred_features: bool = True) -> A3CNetworks:
+                  head_init: str = "scaled", centred_features: bool = True,
+                  dense_activation: str = "relu") -> A3CNetworks:
     module = ActorCritic(num_actions=num_actions, arch=arch, lstm_size=lstm_size,
                          frame_norm=frame_norm, head_init=head_init,
-                         centred_features=centred_features)
+                         centred_features=centred_features, dense_activation=dense_activation)
 
     def initial_carry(batch: int) -> Carry:
         if arch != "lstm":
@@ -230,7 +244,8 @@ def make_networks(obs_shape, obs_dtype, num_actions: int, arch: str = "ff",
         if known:
             torso_params = {name: params["params"][name] for name in TORSO_LAYERS}
             x0 = normalised_frames(flat(obs[:known]), frame_norm)
-            features.append(replayed_torso(centred_features, torso_params, x0, *map(flat, layers)))
+            features.append(replayed_torso(centred_features, dense_activation, torso_params, x0,
+                                           *map(flat, layers)))
         if known < t:
             features.append(module.apply(params, flat(obs[known:]), method=ActorCritic.torso))
         return jnp.concatenate(features).reshape(t, b, -1)
