@@ -89,6 +89,7 @@ CODE_NOTES = {
     "pong_attempt154": "each training observation shifted by up to 4 pixels each way, a patch outside "
                        "the package; a checkpoint every 0.5M frames, a host at half speed; stopped at "
                        "1.6M frames; 10 games each evaluation",
+    "pong_attempt155": "`make pong`'s command, a host at half speed",
 }
 # Config fields that say where a run wrote, not how it learnt.
 NOT_SETTINGS = {"game", "max_frames", "checkpoint_dir", "run_dir", "log_dir", "checkpoint_every",
