@@ -90,6 +90,7 @@ CODE_NOTES = {
                        "the package; a checkpoint every 0.5M frames, a host at half speed; stopped at "
                        "1.6M frames; 10 games each evaluation",
     "pong_attempt155": "`make pong`'s command, a host at half speed",
+    "pong_attempt156": "a checkpoint every 0.5M frames, a host at half speed; 10 games each evaluation",
 }
 # Config fields that say where a run wrote, not how it learnt.
 NOT_SETTINGS = {"game", "max_frames", "checkpoint_dir", "run_dir", "log_dir", "checkpoint_every",
