@@ -50,13 +50,9 @@ def centred_maps(x):
     return x - x.mean(axis=(1, 2), keepdims=True)
 
 
-DENSE_ACTIVATIONS = {"relu": nn.relu, "elu": nn.elu}
-
-
-def activation_slope(out, activation: str = "relu"):
-    """The activation's derivative at its input, from its output out: ReLU' = [out > 0],
-    ELU' = 1 where out > 0, else out + 1."""
-    return jnp.where(out > 0, 1.0, out + 1.0) if activation == "elu" else (out > 0)
+# name -> (activation, its derivative at the input read from its output: ELU' = out + 1 below 0)
+ACTIVATIONS = {"relu": (nn.relu, lambda out: out > 0),
+               "elu": (nn.elu, lambda out: jnp.where(out > 0, 1.0, out + 1.0))}
 
 
 def _conv_layer(p, x):
@@ -91,7 +87,7 @@ def _replayed_torso_bwd(centred_features, dense_activation, residuals, d_feature
         # Each layer is linear before its activation, so its vjp needs only its input; XLA drops the
         # forward that jax.vjp traces, and conv1's input gradient.
         _, layer_vjp = jax.vjp(layer, p[name], x)
-        grads[name], d_x = layer_vjp(d_out * activation_slope(out, activation))
+        grads[name], d_x = layer_vjp(d_out * ACTIVATIONS[activation][1](out))
         d_out = centre(d_x)
     return grads, None, None, None, None
 
@@ -150,8 +146,8 @@ class ActorCritic(nn.Module):
         conv2 [N, 9, 9, 32], dense [N, 256] (the features). replayed_torso mirrors this."""
         a1 = nn.relu(self.conv1(normalised_frames(obs, self.frame_norm)))
         a2 = nn.relu(self.conv2(self.centred(a1)))
-        dense = DENSE_ACTIVATIONS[self.dense_activation]
-        return a1, a2, dense(self.dense(self.centred(a2).reshape(a2.shape[0], -1)))
+        activation = ACTIVATIONS[self.dense_activation][0]
+        return a1, a2, activation(self.dense(self.centred(a2).reshape(a2.shape[0], -1)))
 
     def centred(self, x):
         """centred_maps when centred_features, else x unchanged."""
