@@ -91,6 +91,10 @@ CODE_NOTES = {
                        "1.6M frames; 10 games each evaluation",
     "pong_attempt155": "`make pong`'s command, a host at half speed",
     "pong_attempt156": "a checkpoint every 0.5M frames, a host at half speed; 10 games each evaluation",
+    "pong_attempt157": "a checkpoint every 0.5M frames, a host at half speed; the policy collapsed "
+                       "to -21 at 3.4M frames; 10 games each evaluation",
+    **{f"pong_attempt{n}": "a checkpoint every 0.5M frames, a host at half speed; 10 games each "
+       "evaluation" for n in (158, 159)},
 }
 # Config fields that say where a run wrote, not how it learnt.
 NOT_SETTINGS = {"game", "max_frames", "checkpoint_dir", "run_dir", "log_dir", "checkpoint_every",
