@@ -83,18 +83,16 @@ CODE_NOTES = {
     "pong_attempt149": "`make pong`'s command with a checkpoint every 0.5M frames, a host at half speed",
     "pong_attempt150": "a checkpoint every 0.5M frames; stopped at 4.0M frames on a host at half speed; "
                        "10 games each evaluation",
-    "pong_attempt151": "a checkpoint every 0.5M frames, a host at half speed; 10 games each evaluation",
     **{f"pong_attempt{n}": "ELU on the dense layer, as --dense-activation elu now; a checkpoint every "
        "0.5M frames, a host at half speed; 10 games each evaluation" for n in (152, 153)},
     "pong_attempt154": "each training observation shifted by up to 4 pixels each way, a patch outside "
                        "the package; a checkpoint every 0.5M frames, a host at half speed; stopped at "
                        "1.6M frames; 10 games each evaluation",
     "pong_attempt155": "`make pong`'s command, a host at half speed",
-    "pong_attempt156": "a checkpoint every 0.5M frames, a host at half speed; 10 games each evaluation",
+    **{f"pong_attempt{n}": "a checkpoint every 0.5M frames, a host at half speed; 10 games each "
+       "evaluation" for n in (151, 156, 158, 159)},
     "pong_attempt157": "a checkpoint every 0.5M frames, a host at half speed; the policy collapsed "
                        "to -21 at 3.4M frames; 10 games each evaluation",
-    **{f"pong_attempt{n}": "a checkpoint every 0.5M frames, a host at half speed; 10 games each "
-       "evaluation" for n in (158, 159)},
 }
 # Config fields that say where a run wrote, not how it learnt.
 NOT_SETTINGS = {"game", "max_frames", "checkpoint_dir", "run_dir", "log_dir", "checkpoint_every",
