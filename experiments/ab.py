@@ -90,7 +90,7 @@ CODE_NOTES = {
                        "1.6M frames; 10 games each evaluation",
     "pong_attempt155": "`make pong`'s command, a host at half speed",
     **{f"pong_attempt{n}": "a checkpoint every 0.5M frames, a host at half speed; 10 games each "
-       "evaluation" for n in (151, 156, 158, 159)},
+       "evaluation" for n in (151, 156, 158, 159, 160)},
     "pong_attempt157": "a checkpoint every 0.5M frames, a host at half speed; the policy collapsed "
                        "to -21 at 3.4M frames; 10 games each evaluation",
 }
