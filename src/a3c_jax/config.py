@@ -113,8 +113,8 @@ class A3CConfig:
     """The image torso's dense layer: `relu` (the paper's) or `elu`. With ReLU, most dense units
     stop firing within Pong's first 0.5M frames (the early value errors push down every unit
     whose value weight is positive) and come back only as the agent starts to win points;
-    ELU units keep learning. ELU brought Pong's first rise about 0.4M frames sooner in all
-    seven runs, but not its 18, and Breakout learnt more slowly with it (README: Learning speed)."""
+    ELU units keep learning. ELU brought Pong's first rise about 0.4M frames sooner in seven
+    of eight runs, but not its 18, and Breakout learnt more slowly with it (README: Learning speed)."""
     sticky_actions: bool = False
     """Repeat the previous action with probability 0.25 (ALE v5). Off for fidelity to the paper."""
     max_episode_frames: int = 108_000
