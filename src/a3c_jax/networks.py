@@ -1,7 +1,7 @@
 """The paper's actor-critics as linen modules, and the pure functions that act and learn with them."""
 import functools
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import flax.linen as nn
 import jax
@@ -50,9 +50,14 @@ def centred_maps(x):
     return x - x.mean(axis=(1, 2), keepdims=True)
 
 
-# name -> (activation, its derivative at the input read from its output: ELU' = out + 1 below 0)
-ACTIVATIONS = {"relu": (nn.relu, lambda out: out > 0),
-               "elu": (nn.elu, lambda out: jnp.where(out > 0, 1.0, out + 1.0))}
+class Activation(NamedTuple):
+    """An activation, and its derivative at the input read from its output (ELU' = out + 1 below 0)."""
+    fn: Callable
+    slope_from_output: Callable
+
+
+ACTIVATIONS = {"relu": Activation(nn.relu, lambda out: out > 0),
+               "elu": Activation(nn.elu, lambda out: jnp.where(out > 0, 1.0, out + 1.0))}
 
 
 def _conv_layer(p, x):
@@ -87,7 +92,7 @@ def _replayed_torso_bwd(centred_features, dense_activation, residuals, d_feature
         # Each layer is linear before its activation, so its vjp needs only its input; XLA drops the
         # forward that jax.vjp traces, and conv1's input gradient.
         _, layer_vjp = jax.vjp(layer, p[name], x)
-        grads[name], d_x = layer_vjp(d_out * ACTIVATIONS[activation][1](out))
+        grads[name], d_x = layer_vjp(d_out * ACTIVATIONS[activation].slope_from_output(out))
         d_out = centre(d_x)
     return grads, None, None, None, None
 
@@ -146,7 +151,7 @@ class ActorCritic(nn.Module):
         conv2 [N, 9, 9, 32], dense [N, 256] (the features). replayed_torso mirrors this."""
         a1 = nn.relu(self.conv1(normalised_frames(obs, self.frame_norm)))
         a2 = nn.relu(self.conv2(self.centred(a1)))
-        activation = ACTIVATIONS[self.dense_activation][0]
+        activation = ACTIVATIONS[self.dense_activation].fn
         return a1, a2, activation(self.dense(self.centred(a2).reshape(a2.shape[0], -1)))
 
     def centred(self, x):
