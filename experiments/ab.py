@@ -93,7 +93,7 @@ CODE_NOTES = {
        "evaluation" for n in (151, 156, 158, 159, 160)},
     "pong_attempt157": "a checkpoint every 0.5M frames, a host at half speed; the policy collapsed "
                        "to -21 at 3.4M frames; 10 games each evaluation",
-    **{f"pong_attempt{n}": "`make pong`'s command" for n in range(161, 166)},
+    **{f"pong_attempt{n}": "`make pong`'s command" for n in range(161, 167)},
 }
 # Config fields that say where a run wrote, not how it learnt.
 NOT_SETTINGS = {"game", "max_frames", "checkpoint_dir", "run_dir", "log_dir", "checkpoint_every",
