@@ -61,13 +61,18 @@ def test_learning_rate_can_stop_falling_at_a_fraction_of_itself():
                                [1e-3, 6.25e-4, 2.5e-4, 2.5e-4], rtol=1e-6)
 
 
-def test_entropy_bonus_falls_to_its_final_value_over_its_frames_or_stays_constant():
+def test_entropy_bonus_falls_to_its_final_value_over_its_frames_after_its_hold_or_stays_constant():
     falling = entropy_beta_schedule(A3CConfig(entropy_beta=0.01, final_entropy_beta=0.0025,
                                               entropy_anneal_frames=6_000),
                                     frames_per_update=20)  # 300 updates to the end
     # half way: 0.01 + 0.5 * (0.0025 - 0.01) = 0.00625
     np.testing.assert_allclose([falling(0), falling(150), falling(300), falling(10**6)],
                                [0.01, 0.00625, 0.0025, 0.0025], rtol=1e-6)
+    held = entropy_beta_schedule(A3CConfig(entropy_beta=0.01, final_entropy_beta=0.0025,
+                                           entropy_anneal_frames=6_000, entropy_hold_frames=2_000),
+                                 frames_per_update=20)  # 100 updates held, then 300 falling
+    np.testing.assert_allclose([held(0), held(100), held(250), held(400), held(10**6)],
+                               [0.01, 0.01, 0.00625, 0.0025, 0.0025], rtol=1e-6)
     constant = entropy_beta_schedule(A3CConfig(entropy_beta=0.01), frames_per_update=20)
     np.testing.assert_allclose([constant(0), constant(10**6)], [0.01, 0.01])
 

@@ -74,6 +74,8 @@ class A3CConfig:
     """Frames over which the entropy bonus falls linearly from entropy_beta to final_entropy_beta;
     0 keeps it constant (paper). Falling to 0.0025 over 6M frames with shared RMSProp, Pong
     reached 18 in 2.5-2.8M frames, but some sampled and greedy games collapsed (README)."""
+    entropy_hold_frames: int = 0
+    """Frames the bonus stays at entropy_beta before it starts to fall over entropy_anneal_frames."""
     final_entropy_beta: float = 0.0025
     """The entropy bonus reached after entropy_anneal_frames (unused while that is 0); falling to
     0 destabilised Pong's plateau (attempt 58: the last 50 games fell from 18.6 to 7.9)."""
@@ -172,6 +174,7 @@ class A3CConfig:
         require(self.entropy_beta >= 0.0, "entropy_beta", ">= 0")
         require(int(self.entropy_anneal_frames) >= 0, "entropy_anneal_frames",
                 "0 (constant) or a frame count")
+        require(int(self.entropy_hold_frames) >= 0, "entropy_hold_frames", ">= 0")
         require(self.final_entropy_beta >= 0.0, "final_entropy_beta", ">= 0")
         require(self.value_coef is None or self.value_coef >= 0.0, "value_coef",
                 ">= 0 (or unset: the arch's default)")

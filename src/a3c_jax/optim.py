@@ -80,12 +80,14 @@ def averaged_params(opt_state):
     return next((state.average for state in opt_state if isinstance(state, ParamAverageState)), None)
 
 
-def _linear_over_frames(start: float, end: float, frames: int,
-                        frames_per_update: int) -> optax.Schedule:
-    """start falling linearly to end over `frames` frames, as a function of updates."""
-    updates_to_end = max(1, math.ceil(frames / frames_per_update))
-    updates_to_end = min(updates_to_end, 2**31 - 1)  # the update count is an int32
-    return optax.linear_schedule(start, end, updates_to_end)
+def _linear_over_frames(start: float, end: float, frames: int, frames_per_update: int,
+                        hold_frames: int = 0) -> optax.Schedule:
+    """start held for `hold_frames` frames, then falling linearly to end over `frames` frames,
+    as a function of updates."""
+    def updates(frame_count):  # the update count is an int32
+        return min(math.ceil(frame_count / frames_per_update), 2**31 - 1)
+    return optax.linear_schedule(start, end, max(1, updates(frames)),
+                                 transition_begin=updates(hold_frames))
 
 
 def learning_rate_schedule(config: A3CConfig, frames_per_update: int) -> optax.Schedule:
@@ -99,12 +101,14 @@ def learning_rate_schedule(config: A3CConfig, frames_per_update: int) -> optax.S
 
 
 def entropy_beta_schedule(config: A3CConfig, frames_per_update: int) -> optax.Schedule:
-    """config.entropy_beta falling linearly to config.final_entropy_beta over
-    config.entropy_anneal_frames (0: constant), as a function of updates."""
+    """config.entropy_beta, held for config.entropy_hold_frames, then falling linearly to
+    config.final_entropy_beta over config.entropy_anneal_frames (0: constant), as a function
+    of updates."""
     if config.entropy_anneal_frames == 0:
         return optax.constant_schedule(config.entropy_beta)
     return _linear_over_frames(config.entropy_beta, config.final_entropy_beta,
-                               config.entropy_anneal_frames, frames_per_update)
+                               config.entropy_anneal_frames, frames_per_update,
+                               config.entropy_hold_frames)
 
 
 def make_optimizer(config: A3CConfig, frames_per_update: int) -> optax.GradientTransformation:
