@@ -93,7 +93,7 @@ CODE_NOTES = {
        "evaluation" for n in (151, 156, 158, 159, 160)},
     "pong_attempt157": "a checkpoint every 0.5M frames, a host at half speed; the policy collapsed "
                        "to -21 at 3.4M frames; 10 games each evaluation",
-    **{f"pong_attempt{n}": "`make pong`'s command" for n in (*range(161, 167), 171, 172)},
+    **{f"pong_attempt{n}": "`make pong`'s command" for n in (*range(161, 167), 171, 172, 176, 178)},
     "pong_attempt167": "`make pong`'s command, with three more params averages (0.03, 0.25 and 0.5 "
                        "of the updates) kept beside the agent's: a diagnostic patch outside the package",
 }
